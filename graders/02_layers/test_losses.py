@@ -1,0 +1,108 @@
+"""Parts 6-8: MSE, binary cross-entropy and softmax cross-entropy with gradients."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dlcourse.checks import expect_close, expect_finite, expect_no_warnings, expect_true, fail
+
+graded = pytest.mark.graded
+
+
+def _loss_and_grad(result, name):
+    if not (isinstance(result, tuple) and len(result) == 2):
+        fail(f"{name} must return a pair (loss, grad); got {type(result).__name__}")
+    loss, grad = result
+    try:
+        loss = float(np.asarray(loss, dtype=float).reshape(()))
+    except (TypeError, ValueError):
+        fail(f"the loss returned by {name} must be a single number; got {type(loss).__name__}")
+    return loss, grad
+
+
+def _oracle(fn, x, *args):
+    xt = torch.tensor(x, requires_grad=True)
+    loss = fn(xt, *args)
+    loss.backward()
+    return loss.item(), xt.grad.numpy()
+
+
+@graded("test_mse", weight=2)
+def test_mse_value_and_gradient(student, rng):
+    """mse_loss matches torch's mean-reduced MSE and its gradient."""
+    shape = (int(rng.integers(2, 8)), int(rng.integers(1, 4)))
+    pred, y = rng.normal(size=shape), rng.normal(size=shape)
+    loss, grad = _loss_and_grad(student.mse_loss(pred, y), "mse_loss")
+    exp_loss, exp_grad = _oracle(lambda a: F.mse_loss(a, torch.tensor(y)), pred)
+    expect_close(loss, exp_loss, f"mse_loss value for shape {shape}", hint="the loss is the mean over all entries")
+    expect_close(grad, exp_grad, f"mse_loss gradient for shape {shape}", hint="d/dp mean((p - y)^2) = 2 (p - y) / size")
+
+
+@graded("test_mse")
+def test_mse_batch_invariance(student, rng):
+    """Repeating the batch leaves the MSE unchanged (a mean, not a sum)."""
+    pred, y = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    one, _ = _loss_and_grad(student.mse_loss(pred, y), "mse_loss")
+    two, _ = _loss_and_grad(student.mse_loss(np.vstack([pred, pred]), np.vstack([y, y])), "mse_loss")
+    expect_true(np.isclose(one, two), f"mse_loss changed from {one:.4g} to {two:.4g} when the batch was repeated: average over the batch instead of summing")
+
+
+@graded("test_bce", weight=2)
+def test_bce_value_and_gradient(student, rng):
+    """binary_cross_entropy matches torch's mean-reduced BCE and its gradient."""
+    n = int(rng.integers(3, 10))
+    p = rng.uniform(0.02, 0.98, size=n)
+    y = rng.integers(0, 2, size=n).astype(float)
+    loss, grad = _loss_and_grad(student.binary_cross_entropy(p, y), "binary_cross_entropy")
+    exp_loss, exp_grad = _oracle(lambda a: F.binary_cross_entropy(a, torch.tensor(y)), p)
+    expect_close(loss, exp_loss, f"binary_cross_entropy value for {n} examples", hint="average over the batch")
+    expect_close(grad, exp_grad, f"binary_cross_entropy gradient for {n} examples")
+
+
+@graded("test_bce")
+def test_bce_clipping(student):
+    """binary_cross_entropy stays finite and warning-free when p is exactly 0 or 1."""
+    p = np.array([0.0, 1.0, 0.0, 1.0])
+    y = np.array([1.0, 0.0, 0.0, 1.0])
+    bce = student.binary_cross_entropy
+    loss, grad = _loss_and_grad(bce(p, y), "binary_cross_entropy")
+    expect_no_warnings(bce, "binary_cross_entropy at p = 0 and p = 1")
+    expect_finite(loss, "binary_cross_entropy at p = 0 and p = 1 (clip p to [eps, 1 - eps])")
+    expect_finite(grad, "the gradient of binary_cross_entropy at p = 0 and p = 1")
+    expect_true(loss > 5, f"binary_cross_entropy of confident wrong predictions should be large; got {loss:.3g}")
+
+
+@graded("test_bce")
+def test_bce_batch_invariance(student, rng):
+    """Repeating the batch leaves the log loss unchanged."""
+    p = rng.uniform(0.1, 0.9, size=5)
+    y = rng.integers(0, 2, size=5).astype(float)
+    one, _ = _loss_and_grad(student.binary_cross_entropy(p, y), "binary_cross_entropy")
+    two, _ = _loss_and_grad(student.binary_cross_entropy(np.tile(p, 2), np.tile(y, 2)), "binary_cross_entropy")
+    expect_true(np.isclose(one, two), f"binary_cross_entropy changed from {one:.4g} to {two:.4g} when the batch was repeated: average instead of summing")
+
+
+@graded("test_softmax_ce", weight=3)
+def test_softmax_ce_value_and_gradient(student, rng):
+    """softmax_cross_entropy matches torch.nn.functional.cross_entropy and its gradient."""
+    n, k = int(rng.integers(2, 9)), int(rng.integers(2, 6))
+    z = rng.normal(scale=2.0, size=(n, k))
+    y = rng.integers(0, k, size=n)
+    loss, grad = _loss_and_grad(student.softmax_cross_entropy(z, y), "softmax_cross_entropy")
+    exp_loss, exp_grad = _oracle(lambda a: F.cross_entropy(a, torch.tensor(y)), z)
+    expect_close(loss, exp_loss, f"softmax_cross_entropy value for logits of shape {(n, k)}", hint="average over the batch")
+    expect_close(grad, exp_grad, f"softmax_cross_entropy gradient for logits of shape {(n, k)}", hint="(softmax(z) - onehot(y)) / N")
+
+
+@graded("test_softmax_ce", weight=2)
+def test_softmax_ce_large_logits(student, rng):
+    """softmax_cross_entropy is finite and correct for logits a thousand apart."""
+    z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 10.0]])
+    y = np.array([1, 1])
+    ce = student.softmax_cross_entropy
+    loss, grad = _loss_and_grad(ce(z, y), "softmax_cross_entropy")
+    expect_no_warnings(ce, "softmax_cross_entropy at logits of +-1000")
+    exp_loss, exp_grad = _oracle(lambda a: F.cross_entropy(a, torch.tensor(y)), z)
+    expect_close(loss, exp_loss, "softmax_cross_entropy at logits of +-1000", hint="compute log-softmax with the max subtracted, never log(softmax)")
+    expect_close(grad, exp_grad, "softmax_cross_entropy gradient at logits of +-1000")

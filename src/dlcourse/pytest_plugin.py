@@ -1,0 +1,323 @@
+"""The pytest plugin behind the hidden graders.
+
+    pytest graders/02_layers                        # grades the reference solution
+    pytest graders/02_layers --submission nb.ipynb  # grades a student's notebook
+
+A grader test is tied to one graded cell and says how much it weighs:
+
+    @pytest.mark.graded("test_activations", weight=2)
+    def test_relu_at_zero(student):
+        relu_grad = student.relu_grad          # runs in the sandbox
+        ...
+
+The ``student`` fixture hands out the student's functions and classes for
+that cell (see :mod:`dlcourse.program` for why each cell has its own
+namespace); every call goes through the sandbox channel and returns plain
+data. A cell's score is its points times the weighted fraction of its tests
+that pass; ``--grade-report PATH`` writes the per-test and per-cell outcome
+as JSON for the nbgrader step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlcourse.checks import GradingFailure
+
+MARKER = "graded"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("dlcourse", "hidden graders of the deep-learning course")
+    group.addoption(
+        "--submission",
+        default=None,
+        help="notebook to grade (default: the reference solution in source/)",
+    )
+    group.addoption(
+        "--grade-report", default=None, help="write per-test and per-cell results as JSON here"
+    )
+    group.addoption(
+        "--grading-seed",
+        type=int,
+        default=None,
+        help="seed for the inputs drawn at grading time (default: a fresh one each run)",
+    )
+    group.addoption(
+        "--course-root",
+        default=None,
+        help="course folder (default: the folder that holds graders/)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(grade_id, weight=1.0): ties a hidden check to a graded cell of the notebook",
+    )
+    seed = config.getoption("--grading-seed", None)
+    config._dlcourse = GradingSession(config, seed if seed is not None else secrets.randbits(32))
+
+
+def _assignment_of(path: Path) -> tuple[Path, str] | None:
+    """(course root, assignment) for a file under ``<root>/graders/<assignment>/``."""
+    for parent in path.parents:
+        if parent.parent.name == "graders":
+            return parent.parent.parent, parent.name
+    return None
+
+
+class StudentCode:
+    """The student's names for one graded cell: ``student.relu`` is the
+    student's ``relu`` (a Remote, or plain data)."""
+
+    def __init__(self, box, answers: list[str]):
+        self._box = box
+        self._answers = answers
+
+    @property
+    def sandbox(self):
+        return self._box
+
+    def __getattr__(self, name: str):
+        from dlcourse.sandbox import StudentError
+
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._box.get(name)
+        except StudentError as exc:
+            if "NameError" in str(exc):
+                cells = ", ".join(f"'{a}'" for a in self._answers) or "the answer cell"
+                raise StudentError(
+                    f"{name} is not defined: the answer cell {cells} must define it "
+                    "(was the cell deleted, or the name changed?)",
+                    "exception",
+                ) from None
+            raise
+
+
+class GradingSession:
+    """Per pytest run: the notebooks, one sandbox per graded cell, results."""
+
+    def __init__(self, config, seed: int):
+        self.config = config
+        self.seed = seed
+        self.results: list[dict] = []
+        self.boxes: dict[tuple[str, str], object] = {}
+        self.failures: dict[tuple[str, str], str] = {}
+        self.notebooks: dict[str, object] = {}
+        self.student_error: str | None = None
+        self.student_nb = None
+        self.student_loaded = False
+        self.references: dict[str, object] = {}
+        self.course_root: Path | None = None
+
+    # notebooks ---------------------------------------------------------
+    def reference(self, root: Path, assignment: str):
+        from dlcourse.submission import load_notebook
+
+        if assignment not in self.references:
+            self.references[assignment] = load_notebook(
+                root / "source" / assignment / f"{assignment}.ipynb"
+            )
+        return self.references[assignment]
+
+    def student(self):
+        """The submitted notebook (None: grade the reference). Raises
+        SubmissionError when it cannot be read."""
+        from dlcourse.submission import SubmissionError, load_notebook
+
+        if not self.student_loaded:
+            self.student_loaded = True
+            path = self.config.getoption("--submission")
+            if path:
+                try:
+                    self.student_nb = load_notebook(path)
+                except SubmissionError as exc:
+                    self.student_error = str(exc)
+        if self.student_error:
+            raise SubmissionError(self.student_error)
+        return self.student_nb
+
+    # sandboxes ---------------------------------------------------------
+    def hidden_paths(self, root: Path) -> list[str]:
+        from dlcourse.sandbox.hiding import paths_to_hide
+
+        return paths_to_hide(root)
+
+    def sandbox_for(self, root: Path, assignment: str, grade_id: str):
+        from dlcourse.program import program_for
+        from dlcourse.sandbox import Sandbox, StudentError
+
+        key = (assignment, grade_id)
+        box = self.boxes.get(key)
+        if box is not None and box.alive:
+            return box
+        if key in self.failures:
+            raise StudentError(self.failures[key], "exception")
+        reference = self.reference(root, assignment)
+        student = self.student()
+        if grade_id not in reference.graded:
+            raise pytest.UsageError(f"graded cell '{grade_id}' is not in the {assignment} notebook")
+        limits_hook = getattr(self.config, "_dlcourse_limits", None)
+        box = Sandbox(hidden_paths=self.hidden_paths(root), limits=limits_hook)
+        try:
+            box.run(program_for(grade_id, reference, student), timeout=120)
+        except StudentError as exc:
+            box.close()
+            self.failures[key] = f"your code could not be run: {exc}"
+            raise StudentError(self.failures[key], exc.kind) from None
+        self.boxes[key] = box
+        return box
+
+    def close(self) -> None:
+        for box in self.boxes.values():
+            box.close()
+        self.boxes.clear()
+
+
+@pytest.fixture
+def grading_seed(request) -> int:
+    """The seed of this run's hidden inputs, combined with the test's name so
+    tests do not share inputs."""
+    session = request.config._dlcourse
+    return (session.seed * 1_000_003 + sum(map(ord, request.node.name))) % 2**32
+
+
+@pytest.fixture
+def rng(grading_seed):
+    import numpy as np
+
+    return np.random.default_rng(grading_seed)
+
+
+@pytest.fixture
+def student(request) -> StudentCode:
+    """The student's functions and classes for the test's graded cell."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        raise pytest.UsageError(f"{request.node.nodeid} uses `student` without @pytest.mark.{MARKER}")
+    located = _assignment_of(Path(request.node.path))
+    if located is None:
+        raise pytest.UsageError(f"{request.node.nodeid} is not under graders/<assignment>/")
+    root, assignment = located
+    override = request.config.getoption("--course-root")
+    root = Path(override) if override else root
+    session = request.config._dlcourse
+    grade_id = marker.args[0]
+    box = session.sandbox_for(root, assignment, grade_id)
+    answers = session.reference(root, assignment).graded[grade_id].answers
+    return StudentCode(box, answers)
+
+
+def _message(excinfo) -> tuple[str, str]:
+    """(outcome kind, one student-facing sentence) for a failed test."""
+    from dlcourse.sandbox import StudentError
+    from dlcourse.submission import SubmissionError
+
+    exc = excinfo.value
+    if isinstance(exc, GradingFailure):
+        return "failed", str(exc).split("\nassert ")[0].strip()
+    if isinstance(exc, StudentError):
+        return "failed", str(exc)
+    if isinstance(exc, SubmissionError):
+        return "ungradable", str(exc)
+    if isinstance(exc, AssertionError):
+        return "failed", str(exc).split("\n")[0] or "a hidden check failed"
+    return "error", f"grader error ({type(exc).__name__}: {exc})"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return
+    if report.when == "call" or (report.when == "setup" and report.failed):
+        kind, message = ("passed", "") if report.passed else _message(call.excinfo)
+        if report.skipped:
+            kind, message = "skipped", ""
+        doc = (item.obj.__doc__ or "").strip().splitlines() if hasattr(item, "obj") else []
+        item.config._dlcourse.results.append(
+            {
+                "nodeid": item.nodeid,
+                "name": item.name,
+                "check": doc[0] if doc else item.name,
+                "grade_id": marker.args[0],
+                "weight": float(marker.kwargs.get("weight", 1.0)),
+                "outcome": kind,
+                "message": message,
+            }
+        )
+        if not report.passed and message:
+            report.longrepr = f"{item.name}: {message}"
+
+
+def cell_scores(results: list[dict], graded: dict) -> dict:
+    """Per graded cell: points, weighted fraction passed, score and the
+    failed checks. ``graded``: grade_id -> points."""
+    cells = {}
+    for grade_id, points in graded.items():
+        mine = [r for r in results if r["grade_id"] == grade_id and r["outcome"] != "skipped"]
+        total = sum(r["weight"] for r in mine)
+        passed = sum(r["weight"] for r in mine if r["outcome"] == "passed")
+        fraction = passed / total if total else None
+        cells[grade_id] = {
+            "points": points,
+            "fraction": fraction,
+            "score": None if fraction is None else round(points * fraction, 4),
+            "checks": mine,
+            "grader_errors": [r for r in mine if r["outcome"] == "error"],
+        }
+    return cells
+
+
+def pytest_sessionfinish(session, exitstatus):
+    state = getattr(session.config, "_dlcourse", None)
+    if state is None:
+        return
+    state.close()
+    path = session.config.getoption("--grade-report")
+    if not path:
+        return
+    graded = {}
+    for assignment, nb in state.references.items():
+        graded.update({gid: cell.points for gid, cell in nb.graded.items()})
+    payload = {
+        "seed": state.seed,
+        "submission": session.config.getoption("--submission"),
+        "submission_error": state.student_error,
+        "tests": state.results,
+        "cells": cell_scores(state.results, graded),
+        "python": sys.version.split()[0],
+        "pid": os.getpid(),
+    }
+    Path(path).write_text(json.dumps(payload, indent=1))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    state = getattr(config, "_dlcourse", None)
+    if state is None or not state.results:
+        return
+    graded = {}
+    for nb in state.references.values():
+        graded.update({gid: cell.points for gid, cell in nb.graded.items()})
+    cells = cell_scores(state.results, graded)
+    terminalreporter.section("graded cells")
+    terminalreporter.write_line(f"grading seed {state.seed}")
+    total = earned = 0.0
+    for grade_id, cell in cells.items():
+        if cell["score"] is None:
+            continue
+        total += cell["points"]
+        earned += cell["score"]
+        terminalreporter.write_line(f"{grade_id:32s} {cell['score']:6.2f} / {cell['points']:g}")
+    terminalreporter.write_line(f"{'total':32s} {earned:6.2f} / {total:g}")

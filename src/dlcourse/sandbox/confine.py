@@ -1,0 +1,218 @@
+"""Confining the current process before it runs student code.
+
+Runs inside the freshly started sandbox process, before anything of the
+student's is read. As root (as CI and most grading hosts are) it gives the
+process:
+
+- its own network namespace with no interfaces up: every connection fails;
+- its own PID namespace (this process forks; the child is PID 1 there and the
+  whole namespace dies with it, so nothing the student forks outlives it);
+- its own mount namespace where the course folders (graders, sources,
+  gradebook, other submissions) are covered by empty, unreadable mounts,
+  /tmp, /var/tmp and /dev/shm are small private tmpfs mounts and everything
+  else is read-only;
+- no capabilities, and ``no_new_privs``;
+- resource limits: CPU seconds, address space, processes, file size, open
+  files, no core dumps.
+
+Without root only the resource limits apply; the process reports what it
+could not apply and the parent says so once, loudly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+CAP_LAST_CAP = 63
+
+DEFAULT_LIMITS = {
+    "cpu_seconds": 120,
+    "memory_bytes": 4 * 1024**3,
+    "processes": 64,
+    "file_bytes": 64 * 1024**2,
+    "open_files": 256,
+}
+
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+class ConfineError(OSError):
+    pass
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise ConfineError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> None:
+    enc = (lambda s: s.encode() if isinstance(s, str) else s)  # noqa: E731
+    _check(
+        libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+        f"mount {target}",
+    )
+
+
+def _mount_points() -> list[str]:
+    points = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            fields = line.split()
+            # the mount point is field 5, with octal escapes for spaces
+            points.append(fields[4].encode().decode("unicode_escape"))
+    return points
+
+
+def _hide(libc, path: str) -> None:
+    """Cover ``path`` with something empty that uid 0 without capabilities
+    cannot read."""
+    if os.path.isdir(path):
+        _mount(libc, "none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
+    elif os.path.exists(path):
+        _mount(libc, "/dev/null", path, None, MS_BIND)
+
+
+def _drop_capabilities(libc) -> None:
+    for cap in range(CAP_LAST_CAP + 1):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # unknown caps just fail
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        ]
+
+    header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (Data * 2)()
+    _check(libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
+    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _own_process_count() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += 1
+            except OSError:
+                pass
+    return count
+
+
+def _set_rlimits(limits: dict, applied: list, missing: list, base_processes: int) -> None:
+    table = [
+        ("cpu_seconds", resource.RLIMIT_CPU, "CPU time"),
+        ("memory_bytes", resource.RLIMIT_AS, "memory"),
+        ("file_bytes", resource.RLIMIT_FSIZE, "file size"),
+        ("open_files", resource.RLIMIT_NOFILE, "open files"),
+    ]
+    for key, which, label in table:
+        value = int(limits[key])
+        try:
+            resource.setrlimit(which, (value, value))
+            applied.append(label)
+        except (ValueError, OSError) as exc:
+            missing.append(f"{label} ({exc})")
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError):
+        pass
+    # RLIMIT_NPROC counts every process of this uid on the machine, so the
+    # budget is added to what the uid already runs
+    try:
+        value = base_processes + int(limits["processes"])
+        resource.setrlimit(resource.RLIMIT_NPROC, (value, value))
+        applied.append("processes")
+    except (ValueError, OSError) as exc:
+        missing.append(f"processes ({exc})")
+
+
+def enter(hidden_paths=(), limits=None, tmp_bytes: int = 256 * 1024**2) -> dict:
+    """Confine this process. Returns ``{"applied": [...], "missing": [...]}``.
+
+    In the root case this forks: the caller's original process waits for the
+    confined child and exits with its status, and only the child returns.
+    """
+    limits = {**DEFAULT_LIMITS, **(limits or {})}
+    applied: list[str] = []
+    missing: list[str] = []
+    base_processes = _own_process_count()
+    if os.geteuid() == 0 and os.uname().sysname == "Linux":
+        libc = _libc()
+        try:
+            _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+            pid = os.fork()
+            if pid:
+                # the outer process: stays outside the PID namespace only to
+                # hand back the exit status
+                _, status = os.waitpid(pid, 0)
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            _check(libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "pdeathsig")
+            applied += ["network", "process namespace"]
+            _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
+            _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            for path in hidden_paths:
+                _hide(libc, os.path.abspath(path))
+            private = set()
+            for path in PRIVATE_TMP:
+                if os.path.isdir(path):
+                    _mount(
+                        libc,
+                        "none",
+                        path,
+                        "tmpfs",
+                        MS_NOSUID | MS_NODEV,
+                        f"size={tmp_bytes},mode=1777",
+                    )
+                    private.add(path)
+            keep_writable = private | {"/proc", "/dev/pts", "/dev"}
+            for point in _mount_points():
+                if point in keep_writable or point.startswith("/proc/"):
+                    continue
+                try:
+                    _mount(libc, None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+                except ConfineError:
+                    # some mounts keep locked flags; they are covered by the
+                    # read-only root or are pseudo file systems
+                    if point == "/":
+                        raise
+            applied.append("file system")
+            os.makedirs("/tmp/work", exist_ok=True)
+            os.chdir("/tmp/work")
+            _set_rlimits(limits, applied, missing, base_processes)
+            _drop_capabilities(libc)
+            applied.append("capabilities")
+        except ConfineError as exc:
+            missing.append(f"namespaces ({exc})")
+            _set_rlimits(limits, applied, missing, base_processes)
+    else:
+        missing += ["network", "file system", "process namespace"]
+        _set_rlimits(limits, applied, missing, base_processes)
+    return {"applied": applied, "missing": missing}

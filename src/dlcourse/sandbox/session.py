@@ -1,0 +1,312 @@
+"""The grader's side of the channel: start a sandbox, run code, call into it.
+
+    with Sandbox(hidden_paths=[...]) as box:
+        box.run([Cell("answer_relu", student_code)])
+        relu = box.get("relu")            # a Remote, or plain data
+        out = relu(np.array([-1.0, 2.0]))  # plain data back
+
+Every call has a deadline. When the student's code overruns it, crashes the
+process or answers with something that is not plain data, the call raises
+:class:`StudentError` (with a sentence for the student) and the sandbox is
+restarted on the next :meth:`Sandbox.run`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from dlcourse.sandbox import wire
+
+log = logging.getLogger("dlcourse.sandbox")
+_warned: set[str] = set()
+
+
+class StudentError(Exception):
+    """Student code failed; ``str()`` is a sentence a student can act on."""
+
+    def __init__(self, message: str, kind: str = "error"):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Cell:
+    """One piece of code to run in the sandbox, in notebook order.
+
+    ``fatal``: an exception here stops the run and is reported; otherwise it
+    is recorded and the next cell runs.
+    """
+
+    label: str
+    code: str
+    fatal: bool = True
+
+
+def _warn_once(missing: list[str]) -> None:
+    key = ", ".join(missing)
+    if key in _warned:
+        return
+    _warned.add(key)
+    log.warning(
+        "SANDBOX IS WEAKER THAN CONFIGURED: could not apply %s. Student code "
+        "can reach what this process can. Grade as root on Linux for the full "
+        "sandbox.",
+        key,
+    )
+
+
+class Sandbox:
+    """A confined worker process holding one student namespace."""
+
+    def __init__(
+        self,
+        hidden_paths=(),
+        limits: dict | None = None,
+        call_timeout: float = 20.0,
+        start_timeout: float = 30.0,
+        env: dict | None = None,
+    ):
+        self.hidden_paths = [str(p) for p in hidden_paths]
+        self.limits = limits or {}
+        self.call_timeout = call_timeout
+        self.start_timeout = start_timeout
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.report: dict = {}
+
+    # lifecycle ----------------------------------------------------------
+    def start(self) -> None:
+        config = json.dumps({"hidden_paths": self.hidden_paths, "limits": self.limits})
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": "/tmp",
+            # one thread each: predictable speed beside other graders, and few
+            # tasks against the process limit
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_CORE")},
+            **self.extra_env,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", "dlcourse.sandbox.worker", config],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+        try:
+            ready = self._read(time.monotonic() + self.start_timeout, "starting")
+        except StudentError:
+            self.close()
+            raise
+        self.report = ready
+        if ready.get("missing"):
+            _warn_once(ready["missing"])
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # transport ----------------------------------------------------------
+    def _read(self, deadline: float, doing: str) -> dict:
+        try:
+            return wire.read_frame(self.proc.stdout.fileno(), deadline)
+        except wire.ChannelTimeout:
+            self.close()
+            raise StudentError(
+                f"did not finish within the time limit while {doing} (an endless loop, "
+                "or much slower than needed)",
+                "timeout",
+            ) from None
+        except EOFError:
+            code = self.proc.wait() if self.proc else None
+            self.close()
+            raise StudentError(
+                f"the student's process ended while {doing} ({_exit_reason(code)})",
+                "crash",
+            ) from None
+        except (wire.WireError, OSError) as exc:
+            self.close()
+            raise StudentError(f"garbled answer while {doing}: {exc}", "crash") from None
+
+    def request(self, message: dict, doing: str, timeout: float | None = None) -> dict:
+        if not self.alive:
+            raise StudentError(f"the student's process is not running (while {doing})", "crash")
+        try:
+            wire.write_frame(self.proc.stdin.fileno(), message)
+        except OSError:
+            self.close()
+            raise StudentError(f"the student's process ended before {doing}", "crash") from None
+        deadline = time.monotonic() + (timeout or self.call_timeout)
+        reply = self._read(deadline, doing)
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            text = f"{err.get('type', 'Error')}: {err.get('message', '')}"
+            if err.get("where"):
+                text += f" (at {err['where']})"
+            raise StudentError(f"{doing} raised {text}", "exception")
+        return reply
+
+    # operations ---------------------------------------------------------
+    def run(self, cells: list[Cell], timeout: float | None = None) -> list[dict]:
+        """Execute cells in order in the student namespace. Returns the errors
+        of non-fatal cells; raises StudentError for a fatal one."""
+        if not self.alive:
+            self.start()
+        message = {"op": "exec", "cells": [c.__dict__ for c in cells]}
+        reply = self.request(message, "running the notebook's code", timeout)
+        errors = reply.get("errors", [])
+        fatal = {c.label for c in cells if c.fatal}
+        for err in errors:
+            if err.get("cell") in fatal:
+                where = f" ({err['where']})" if err.get("where") else ""
+                raise StudentError(
+                    f"cell '{err['cell']}' raised {err['type']}: {err['message']}{where}",
+                    "exception",
+                )
+        return errors
+
+    def _wrap(self, value):
+        if isinstance(value, wire.Handle):
+            return Remote(self, value)
+        if isinstance(value, list):
+            return [self._wrap(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._wrap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._wrap(v) for k, v in value.items()}
+        return value
+
+    def _send(self, value):
+        return wire.encode(_unwrap(value))
+
+    def get(self, name: str):
+        """The student's global ``name``: plain data, or a :class:`Remote`."""
+        reply = self.request({"op": "get", "name": name}, f"looking up {name}")
+        return self._wrap(wire.decode(reply["value"]))
+
+    def put_file(self, name: str, data: bytes) -> None:
+        import base64
+
+        self.request(
+            {"op": "put_file", "name": name, "b64": base64.b64encode(data).decode()},
+            f"copying {name}",
+        )
+
+
+def _unwrap(value):
+    if isinstance(value, Remote):
+        return value._handle
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_unwrap(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
+
+
+def _exit_reason(code) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
+        hint = {
+            "SIGKILL": "killed: memory, CPU time or output limit",
+            "SIGXCPU": "CPU time limit",
+            "SIGXFSZ": "file size limit",
+        }
+        return f"signal {name}" + (f", {hint[name]}" if name in hint else "")
+    if code == 137:
+        return "killed: memory, CPU time or output limit"
+    return f"exit status {code}"
+
+
+class Remote:
+    """A student object living in the sandbox. Attribute access and calls go
+    through the channel; plain-data results come back as values, anything
+    else as another Remote. ``last_warnings`` holds warnings the last call
+    raised (for example numpy overflow)."""
+
+    __slots__ = ("_box", "_handle", "last_warnings")
+
+    def __init__(self, box: Sandbox, handle: wire.Handle):
+        object.__setattr__(self, "_box", box)
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "last_warnings", [])
+
+    @property
+    def type_name(self) -> str:
+        return self._handle.type_name
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        box = object.__getattribute__(self, "_box")
+        reply = box.request(
+            {"op": "getattr", "target": box._send(self), "name": name},
+            f"reading {self._handle.type_name}.{name}",
+        )
+        return box._wrap(wire.decode(reply["value"]))
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "last_warnings":
+            object.__setattr__(self, name, value)
+            return
+        box = self._box
+        box.request(
+            {"op": "setattr", "target": box._send(self), "name": name, "value": box._send(value)},
+            f"setting {self._handle.type_name}.{name}",
+        )
+
+    def __call__(self, *args, **kwargs):
+        box = self._box
+        reply = box.request(
+            {
+                "op": "call",
+                "target": box._send(self),
+                "args": box._send(list(args)),
+                "kwargs": box._send(dict(kwargs)),
+            },
+            f"calling {self._handle.type_name}",
+        )
+        object.__setattr__(self, "last_warnings", reply.get("warnings", []))
+        return box._wrap(wire.decode(reply["value"]))
+
+    def __repr__(self) -> str:
+        return f"<student {self._handle.type_name}>"

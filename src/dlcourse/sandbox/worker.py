@@ -1,0 +1,199 @@
+"""The sandboxed side of the channel: runs student code, answers calls.
+
+Started by :class:`dlcourse.sandbox.session.Sandbox` as
+``python -I -m dlcourse.sandbox.worker CONFIG_JSON`` with the request pipe on
+stdin and the reply pipe on stdout. It moves both pipes to private
+descriptors, points 0, 1 and 2 at /dev/null (so nothing the student prints
+can block or corrupt the channel), confines itself, and then serves one
+request at a time. Every reply is plain data (see :mod:`wire`).
+"""
+
+from __future__ import annotations
+
+import json
+import linecache
+import os
+import sys
+import traceback
+
+
+def _move_pipes() -> tuple[int, int]:
+    requests, replies = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    return requests, replies
+
+
+class _Sink:
+    """Stands in for sys.stdout/sys.stderr: keeps nothing, never blocks."""
+
+    encoding = "utf-8"
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+def _describe(exc: BaseException) -> dict:
+    """A student-facing account of an exception: type, message and the last
+    line of student code it passed through."""
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        # reference cells are the grader's: never quoted to the student
+        if frame.filename.startswith("<cell ") and "(reference)" not in frame.filename:
+            where = f"{frame.filename[1:-1]}, line {frame.lineno}"
+            if frame.line:
+                where += f": {frame.line.strip()}"
+    message = str(exc)
+    if len(message) > 2000:
+        message = message[:2000] + " ..."
+    return {"type": type(exc).__name__, "message": message, "where": where}
+
+
+def _label(obj) -> str:
+    """How the grader's messages name an object: ``relu``, ``Linear``,
+    ``Linear.forward`` or ``Linear object``."""
+    import types
+
+    if isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type)):
+        return str(getattr(obj, "__qualname__", type(obj).__name__))
+    return f"{type(obj).__name__} object"
+
+
+class Worker:
+    def __init__(self, requests: int, replies: int):
+        from dlcourse.sandbox import wire
+
+        self.wire = wire
+        self.requests = requests
+        self.replies = replies
+        self.namespace: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+        self.objects: dict[int, object] = {}
+        self.next_id = 1
+
+    # handles -----------------------------------------------------------
+    def make_handle(self, obj):
+        ident = self.next_id
+        self.next_id += 1
+        self.objects[ident] = obj
+        return self.wire.Handle(ident, _label(obj))
+
+    def resolve(self, ident: int):
+        try:
+            return self.objects[ident]
+        except KeyError:
+            raise LookupError(f"object #{ident} was released") from None
+
+    def encode(self, value):
+        return self.wire.encode(value, self.make_handle)
+
+    def decode(self, data):
+        return self.wire.decode(data, self.resolve)
+
+    # operations --------------------------------------------------------
+    def op_exec(self, request):
+        errors = []
+        for cell in request["cells"]:
+            code = cell["code"]
+            label = cell["label"]
+            filename = f"<cell {label}>"
+            if "(reference)" not in label:
+                # lets tracebacks quote the student's own line
+                linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+            try:
+                compiled = compile(code, filename, "exec")
+                exec(compiled, self.namespace)
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                errors.append({"cell": label, **_describe(exc)})
+                if cell.get("fatal", True):
+                    break
+        return {"errors": errors}
+
+    def op_get(self, request):
+        name = request["name"]
+        if name not in self.namespace:
+            raise NameError(f"name '{name}' is not defined")
+        return {"value": self.encode(self.namespace[name])}
+
+    def op_getattr(self, request):
+        target = self.decode(request["target"])
+        return {"value": self.encode(getattr(target, request["name"]))}
+
+    def op_setattr(self, request):
+        target = self.decode(request["target"])
+        setattr(target, request["name"], self.decode(request["value"]))
+        return {}
+
+    def op_call(self, request):
+        import warnings
+
+        target = self.decode(request["target"])
+        args = self.decode(request.get("args", []))
+        kwargs = self.decode(request.get("kwargs", {"__dict__": {}}))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = target(*args, **kwargs)
+        notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+        return {"value": self.encode(result), "warnings": notes[:20]}
+
+    def op_put_file(self, request):
+        import base64
+
+        name = os.path.basename(request["name"])
+        with open(name, "wb") as fh:
+            fh.write(base64.b64decode(request["b64"]))
+        return {}
+
+    def op_release(self, request):
+        for ident in request["handles"]:
+            self.objects.pop(int(ident), None)
+        return {}
+
+    def serve(self) -> None:
+        wire = self.wire
+        while True:
+            try:
+                request = wire.read_frame(self.requests)
+            except EOFError:
+                return
+            op = getattr(self, f"op_{request.get('op')}", None)
+            try:
+                if op is None:
+                    raise ValueError(f"unknown operation {request.get('op')!r}")
+                reply = {"ok": True, **op(request)}
+            except BaseException as exc:  # noqa: BLE001 - reported, never fatal
+                reply = {"ok": False, "error": _describe(exc)}
+            try:
+                wire.write_frame(self.replies, reply)
+            except wire.WireError as exc:
+                wire.write_frame(self.replies, {"ok": False, "error": _describe(exc)})
+
+
+def main() -> None:
+    requests, replies = _move_pipes()
+    sys.stdout = sys.stderr = _Sink()
+    config = json.loads(sys.argv[1])
+    from dlcourse.sandbox import confine
+
+    report = confine.enter(
+        hidden_paths=config.get("hidden_paths", []),
+        limits=config.get("limits"),
+    )
+    # imported after confinement: nothing of numpy's runs with privileges
+    import numpy  # noqa: F401
+
+    from dlcourse.sandbox import wire
+
+    wire.write_frame(replies, {"ready": True, **report, "pid": os.getpid()})
+    Worker(requests, replies).serve()
+
+
+if __name__ == "__main__":
+    main()

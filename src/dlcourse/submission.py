@@ -1,0 +1,168 @@
+"""Reading a notebook as the graders see it: setup, answer and graded cells.
+
+Works on any nbformat-4 notebook (older versions are converted) and never
+executes anything. Roles come from nbgrader's cell metadata:
+
+- setup: code cells that are locked but not graded (imports, given helpers);
+- answer: code cells with ``solution: true``, keyed by ``grade_id``;
+- graded: code cells with ``grade: true`` and ``solution: false`` (the cells
+  that carry the points and the visible checks);
+- manual: markdown cells with ``grade: true`` (theory answers).
+
+Cells without nbgrader metadata (a student's scratch cells) are ignored.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SOLUTION_MARKER = re.compile(r"^\s*###\s*(BEGIN|END)\s+SOLUTION\s*$", re.MULTILINE)
+
+
+class SubmissionError(ValueError):
+    """The file cannot be read as a notebook; the message says why in words."""
+
+
+@dataclass
+class GradedCell:
+    grade_id: str
+    points: float
+    answers: list[str] = field(default_factory=list)  # answer grade_ids this cell grades
+
+
+@dataclass
+class Notebook:
+    """The code a grader needs from one notebook.
+
+    ``order``: (role, key) pairs in notebook order, role in {"setup",
+    "answer"}; ``setup``: index -> code; ``answers``: grade_id -> code;
+    ``graded``: grade_id -> GradedCell; ``duplicates``: grade_ids that occur
+    more than once (the last occurrence is used, as nbgrader does).
+    """
+
+    path: Path | None
+    order: list[tuple[str, str]]
+    setup: dict[str, str]
+    answers: dict[str, str]
+    graded: dict[str, GradedCell]
+    duplicates: list[str]
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def strip_magics(code: str) -> str:
+    """Comment out IPython magics and shell escapes, which plain Python cannot run."""
+    lines = []
+    for line in code.splitlines():
+        stripped = line.lstrip()
+        lines.append("# " + line if stripped.startswith(("%", "!")) else line)
+    return "\n".join(lines)
+
+
+def strip_solution_markers(code: str) -> str:
+    """The code an instructor wrote, minus the BEGIN/END SOLUTION marker lines."""
+    return SOLUTION_MARKER.sub("", code)
+
+
+def definitions_only(code: str) -> str:
+    """Only the imports, functions, classes and assignments of ``code``.
+
+    Used for the answer cells of *other* graded cells, so that a student's own
+    helpers stay defined without re-running their experiments.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return ""
+    keep = (
+        ast.Import,
+        ast.ImportFrom,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Assign,
+        ast.AnnAssign,
+    )
+    tree.body = [node for node in tree.body if isinstance(node, keep)]
+    return ast.unparse(tree)
+
+
+def read_notebook_json(path: str | Path) -> dict:
+    """Parse ``path`` into an nbformat-4 dict, with a sentence on failure."""
+    import nbformat
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SubmissionError(f"cannot read {path.name}: {exc.strerror}") from None
+    if not raw.strip():
+        raise SubmissionError(f"{path.name} is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(f"{path.name} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(
+            f"{path.name} is not valid notebook JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg})"
+        ) from None
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise SubmissionError(f"{path.name} is JSON but not a notebook")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises many kinds
+        raise SubmissionError(f"{path.name} cannot be converted to nbformat 4: {exc}") from None
+    return nb
+
+
+def parse_notebook(nb: dict, path: Path | None = None) -> Notebook:
+    order: list[tuple[str, str]] = []
+    setup: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    graded: dict[str, GradedCell] = {}
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    pending: list[str] = []
+    last_group: list[str] = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if not isinstance(meta, dict):
+            continue
+        grade_id = str(meta.get("grade_id", f"cell-{index}"))
+        is_code = cell.get("cell_type") == "code"
+        if meta.get("grade_id") is not None and meta.get("grade_id") in seen:
+            duplicates.append(grade_id)
+        if meta.get("grade_id") is not None:
+            seen.add(grade_id)
+        if is_code and meta.get("solution"):
+            if grade_id not in answers:
+                order.append(("answer", grade_id))
+                pending.append(grade_id)
+            answers[grade_id] = _source(cell)
+        elif is_code and meta.get("grade") and not meta.get("solution"):
+            # a graded cell grades the answers since the previous graded cell;
+            # a graded cell right after another grades the same answers
+            group = pending or last_group
+            graded[grade_id] = GradedCell(grade_id, float(meta.get("points", 0)), list(group))
+            last_group, pending = list(group), []
+        elif is_code and meta.get("locked") and not meta.get("grade"):
+            key = f"setup-{index}"
+            order.append(("setup", key))
+            setup[key] = _source(cell)
+    return Notebook(path, order, setup, answers, graded, duplicates)
+
+
+def load_notebook(path: str | Path) -> Notebook:
+    """Read and parse a notebook file; raises SubmissionError with a sentence."""
+    path = Path(path)
+    return parse_notebook(read_notebook_json(path), path)

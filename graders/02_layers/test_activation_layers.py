@@ -23,6 +23,8 @@ def test_forward_backward(student, rng, name):
     layer = getattr(student, name)()
     expect_close(layer.forward(Z), out.detach().numpy(), f"{name}().forward(Z)")
     expect_close(
-        layer.backward(dA), Zt.grad.numpy(), f"{name}().backward(dA)",
+        layer.backward(dA),
+        Zt.grad.numpy(),
+        f"{name}().backward(dA)",
         hint="multiply dA by the derivative evaluated at the layer's input Z",
     )

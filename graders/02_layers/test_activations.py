@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
+
 from dlcourse.checks import expect_close, expect_no_warnings, expect_true
 
 pytestmark = pytest.mark.graded("test_activations")
-
 
 
 def t(x):
@@ -25,7 +25,7 @@ ORACLES = {
 def _inputs(rng):
     """Values on both sides of 0, exact zeros, in a random 2-D shape."""
     z = rng.normal(scale=3.0, size=(int(rng.integers(3, 6)), int(rng.integers(3, 6))))
-    z.flat[:: 4] = 0.0
+    z.flat[::4] = 0.0
     return z
 
 
@@ -48,7 +48,7 @@ def test_derivatives(student, rng, name):
     hint = ""
     if name in ("sigmoid", "tanh"):
         fn = ORACLES[name]
-        at_output = (fn(fn(torch.tensor(z))) if name == "sigmoid" else None)
+        at_output = fn(fn(torch.tensor(z))) if name == "sigmoid" else None
         if at_output is not None:
             s = at_output.numpy()
             if np.allclose(np.asarray(got, dtype=float), s * (1 - s), atol=1e-9):
@@ -60,7 +60,10 @@ def test_relu_grad_at_zero(student):
     """relu_grad is 0 at exactly z = 0 (the course's convention)."""
     got = np.asarray(student.relu_grad(np.array([0.0, -0.0, 1e-300])), dtype=float)
     expect_true(got.shape == (3,), f"relu_grad of 3 values returned shape {got.shape}")
-    expect_true(got[0] == 0 and got[1] == 0, f"relu_grad(0) must be 0 (derivative 0 at z <= 0); got {got[0]:g}")
+    expect_true(
+        got[0] == 0 and got[1] == 0,
+        f"relu_grad(0) must be 0 (derivative 0 at z <= 0); got {got[0]:g}",
+    )
     expect_true(got[2] == 1, f"relu_grad(1e-300) must be 1; got {got[2]:g}")
 
 

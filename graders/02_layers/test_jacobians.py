@@ -1,6 +1,5 @@
 """Part 3: the softmax Jacobian and the Jacobian of an affine map."""
 
-import numpy as np
 import pytest
 import torch
 from torch.autograd.functional import jacobian

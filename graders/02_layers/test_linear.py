@@ -36,12 +36,24 @@ def test_init_xavier_uniform(student, rng):
     seed = int(rng.integers(2**31))
     W = np.asarray(student.Linear(200, 100, Seed(seed)).W, dtype=float)
     a = np.sqrt(6.0 / 300)
-    expect_true(np.abs(W).max() <= a + 1e-12, f"Linear(200, 100).W has |W| up to {np.abs(W).max():.3f}; Xavier-uniform keeps it within a = {a:.3f}")
-    expect_true(abs(W.std() - a / np.sqrt(3)) < 0.05 * a, f"Linear(200, 100).W has standard deviation {W.std():.4f}; U(-a, a) gives {a / np.sqrt(3):.4f}")
+    expect_true(
+        np.abs(W).max() <= a + 1e-12,
+        f"Linear(200, 100).W has |W| up to {np.abs(W).max():.3f}; Xavier-uniform keeps it within a = {a:.3f}",
+    )
+    expect_true(
+        abs(W.std() - a / np.sqrt(3)) < 0.05 * a,
+        f"Linear(200, 100).W has standard deviation {W.std():.4f}; U(-a, a) gives {a / np.sqrt(3):.4f}",
+    )
     again = np.asarray(student.Linear(200, 100, Seed(seed)).W, dtype=float)
-    expect_true(np.array_equal(W, again), "Linear(...) gave different weights for the same generator seed: draw them from the `rng` argument")
+    expect_true(
+        np.array_equal(W, again),
+        "Linear(...) gave different weights for the same generator seed: draw them from the `rng` argument",
+    )
     other = np.asarray(student.Linear(200, 100, Seed(seed + 1)).W, dtype=float)
-    expect_true(not np.array_equal(W, other), "Linear(...) gave the same weights for different generators: draw them from the `rng` argument")
+    expect_true(
+        not np.array_equal(W, other),
+        "Linear(...) gave the same weights for different generators: draw them from the `rng` argument",
+    )
 
 
 @graded("test_linear", weight=2)
@@ -67,7 +79,9 @@ def test_backward_against_autograd(student, rng):
     expect_close(dX, Xt.grad.numpy(), f"dX returned by backward (X: {X.shape}, W: {W.shape})")
     expect_close(layer.dW, Wt.grad.numpy(), f"dW stored by backward (X: {X.shape}, W: {W.shape})")
     expect_close(
-        layer.db, bt.grad.numpy(), f"db stored by backward (batch of {n})",
+        layer.db,
+        bt.grad.numpy(),
+        f"db stored by backward (batch of {n})",
         hint="the bias is shared by all rows, so its gradient is summed over the batch",
     )
 
@@ -82,7 +96,13 @@ def test_backward_against_own_forward(student, rng):
     dX = np.asarray(layer.backward(dY), dtype=float)
     expect_shape(dX, X.shape, "dX returned by backward")
     forward = layer.forward
-    report = gradcheck(lambda x: float((np.asarray(forward(x)) * dY).sum()), X, dX, name="dX against finite differences of your forward", rng=rng)
+    report = gradcheck(
+        lambda x: float((np.asarray(forward(x)) * dY).sum()),
+        X,
+        dX,
+        name="dX against finite differences of your forward",
+        rng=rng,
+    )
     expect_true(report.ok, str(report))
 
 
@@ -94,7 +114,12 @@ def test_step_updates_weights(student, rng):
     layer.dW, layer.db = dW, db
     lr = float(rng.uniform(0.01, 0.5))
     layer.step(lr)
-    expect_close(layer.W, W - lr * dW, f"W after step({lr:.3f})", hint="gradient descent moves against the gradient: W -= lr * dW")
+    expect_close(
+        layer.W,
+        W - lr * dW,
+        f"W after step({lr:.3f})",
+        hint="gradient descent moves against the gradient: W -= lr * dW",
+    )
 
 
 @graded("test_linear_update")
@@ -105,4 +130,9 @@ def test_step_updates_bias(student, rng):
     layer.dW, layer.db = dW, db
     lr = float(rng.uniform(0.01, 0.5))
     layer.step(lr)
-    expect_close(layer.b, b - lr * db, f"b after step({lr:.3f})", hint="the bias is updated too: b -= lr * db")
+    expect_close(
+        layer.b,
+        b - lr * db,
+        f"b after step({lr:.3f})",
+        hint="the bias is updated too: b -= lr * db",
+    )

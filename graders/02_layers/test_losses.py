@@ -35,8 +35,18 @@ def test_mse_value_and_gradient(student, rng):
     pred, y = rng.normal(size=shape), rng.normal(size=shape)
     loss, grad = _loss_and_grad(student.mse_loss(pred, y), "mse_loss")
     exp_loss, exp_grad = _oracle(lambda a: F.mse_loss(a, torch.tensor(y)), pred)
-    expect_close(loss, exp_loss, f"mse_loss value for shape {shape}", hint="the loss is the mean over all entries")
-    expect_close(grad, exp_grad, f"mse_loss gradient for shape {shape}", hint="d/dp mean((p - y)^2) = 2 (p - y) / size")
+    expect_close(
+        loss,
+        exp_loss,
+        f"mse_loss value for shape {shape}",
+        hint="the loss is the mean over all entries",
+    )
+    expect_close(
+        grad,
+        exp_grad,
+        f"mse_loss gradient for shape {shape}",
+        hint="d/dp mean((p - y)^2) = 2 (p - y) / size",
+    )
 
 
 @graded("test_mse")
@@ -44,8 +54,13 @@ def test_mse_batch_invariance(student, rng):
     """Repeating the batch leaves the MSE unchanged (a mean, not a sum)."""
     pred, y = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
     one, _ = _loss_and_grad(student.mse_loss(pred, y), "mse_loss")
-    two, _ = _loss_and_grad(student.mse_loss(np.vstack([pred, pred]), np.vstack([y, y])), "mse_loss")
-    expect_true(np.isclose(one, two), f"mse_loss changed from {one:.4g} to {two:.4g} when the batch was repeated: average over the batch instead of summing")
+    two, _ = _loss_and_grad(
+        student.mse_loss(np.vstack([pred, pred]), np.vstack([y, y])), "mse_loss"
+    )
+    expect_true(
+        np.isclose(one, two),
+        f"mse_loss changed from {one:.4g} to {two:.4g} when the batch was repeated: average over the batch instead of summing",
+    )
 
 
 @graded("test_bce", weight=2)
@@ -56,7 +71,12 @@ def test_bce_value_and_gradient(student, rng):
     y = rng.integers(0, 2, size=n).astype(float)
     loss, grad = _loss_and_grad(student.binary_cross_entropy(p, y), "binary_cross_entropy")
     exp_loss, exp_grad = _oracle(lambda a: F.binary_cross_entropy(a, torch.tensor(y)), p)
-    expect_close(loss, exp_loss, f"binary_cross_entropy value for {n} examples", hint="average over the batch")
+    expect_close(
+        loss,
+        exp_loss,
+        f"binary_cross_entropy value for {n} examples",
+        hint="average over the batch",
+    )
     expect_close(grad, exp_grad, f"binary_cross_entropy gradient for {n} examples")
 
 
@@ -70,7 +90,10 @@ def test_bce_clipping(student):
     expect_no_warnings(bce, "binary_cross_entropy at p = 0 and p = 1")
     expect_finite(loss, "binary_cross_entropy at p = 0 and p = 1 (clip p to [eps, 1 - eps])")
     expect_finite(grad, "the gradient of binary_cross_entropy at p = 0 and p = 1")
-    expect_true(loss > 5, f"binary_cross_entropy of confident wrong predictions should be large; got {loss:.3g}")
+    expect_true(
+        loss > 5,
+        f"binary_cross_entropy of confident wrong predictions should be large; got {loss:.3g}",
+    )
 
 
 @graded("test_bce")
@@ -79,8 +102,13 @@ def test_bce_batch_invariance(student, rng):
     p = rng.uniform(0.1, 0.9, size=5)
     y = rng.integers(0, 2, size=5).astype(float)
     one, _ = _loss_and_grad(student.binary_cross_entropy(p, y), "binary_cross_entropy")
-    two, _ = _loss_and_grad(student.binary_cross_entropy(np.tile(p, 2), np.tile(y, 2)), "binary_cross_entropy")
-    expect_true(np.isclose(one, two), f"binary_cross_entropy changed from {one:.4g} to {two:.4g} when the batch was repeated: average instead of summing")
+    two, _ = _loss_and_grad(
+        student.binary_cross_entropy(np.tile(p, 2), np.tile(y, 2)), "binary_cross_entropy"
+    )
+    expect_true(
+        np.isclose(one, two),
+        f"binary_cross_entropy changed from {one:.4g} to {two:.4g} when the batch was repeated: average instead of summing",
+    )
 
 
 @graded("test_softmax_ce", weight=3)
@@ -91,8 +119,18 @@ def test_softmax_ce_value_and_gradient(student, rng):
     y = rng.integers(0, k, size=n)
     loss, grad = _loss_and_grad(student.softmax_cross_entropy(z, y), "softmax_cross_entropy")
     exp_loss, exp_grad = _oracle(lambda a: F.cross_entropy(a, torch.tensor(y)), z)
-    expect_close(loss, exp_loss, f"softmax_cross_entropy value for logits of shape {(n, k)}", hint="average over the batch")
-    expect_close(grad, exp_grad, f"softmax_cross_entropy gradient for logits of shape {(n, k)}", hint="(softmax(z) - onehot(y)) / N")
+    expect_close(
+        loss,
+        exp_loss,
+        f"softmax_cross_entropy value for logits of shape {(n, k)}",
+        hint="average over the batch",
+    )
+    expect_close(
+        grad,
+        exp_grad,
+        f"softmax_cross_entropy gradient for logits of shape {(n, k)}",
+        hint="(softmax(z) - onehot(y)) / N",
+    )
 
 
 @graded("test_softmax_ce", weight=2)
@@ -104,5 +142,10 @@ def test_softmax_ce_large_logits(student, rng):
     loss, grad = _loss_and_grad(ce(z, y), "softmax_cross_entropy")
     expect_no_warnings(ce, "softmax_cross_entropy at logits of +-1000")
     exp_loss, exp_grad = _oracle(lambda a: F.cross_entropy(a, torch.tensor(y)), z)
-    expect_close(loss, exp_loss, "softmax_cross_entropy at logits of +-1000", hint="compute log-softmax with the max subtracted, never log(softmax)")
+    expect_close(
+        loss,
+        exp_loss,
+        "softmax_cross_entropy at logits of +-1000",
+        hint="compute log-softmax with the max subtracted, never log(softmax)",
+    )
     expect_close(grad, exp_grad, "softmax_cross_entropy gradient at logits of +-1000")

@@ -1,6 +1,5 @@
 """Part 2: softmax over the last axis, stable at large logits."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -24,7 +23,9 @@ def test_values_3d(student, rng):
     """softmax normalises over the last axis of a 3-D input too."""
     z = rng.normal(size=(2, 3, 4))
     expect_close(
-        student.softmax(z), torch.softmax(torch.tensor(z), dim=-1).numpy(), "softmax(z) for z of shape (2, 3, 4)"
+        student.softmax(z),
+        torch.softmax(torch.tensor(z), dim=-1).numpy(),
+        "softmax(z) for z of shape (2, 3, 4)",
     )
 
 

@@ -26,7 +26,10 @@ def trained(student, rng):
 def test_loss_recorded_every_epoch(trained):
     """losses has one finite entry per epoch."""
     _, _, losses, _, _ = trained
-    expect_true(losses.shape == (300,), f"train_classifier(..., epochs=300) returned {losses.size} losses; expected one per epoch")
+    expect_true(
+        losses.shape == (300,),
+        f"train_classifier(..., epochs=300) returned {losses.size} losses; expected one per epoch",
+    )
     expect_true(bool(np.isfinite(losses).all()), "the training loss became NaN or infinite")
 
 
@@ -36,7 +39,10 @@ def test_loss_falls(trained):
     _, _, losses, _, _ = trained
     if losses.size < 2:
         fail("train_classifier returned fewer than two losses")
-    expect_true(losses[-1] < losses[0] / 3, f"the loss went from {losses[0]:.3f} to {losses[-1]:.3f} in 300 epochs; a working loop brings it under {losses[0] / 3:.3f} (is every layer stepped, against the gradient, after a backward pass in reverse order?)")
+    expect_true(
+        losses[-1] < losses[0] / 3,
+        f"the loss went from {losses[0]:.3f} to {losses[-1]:.3f} in 300 epochs; a working loop brings it under {losses[0] / 3:.3f} (is every layer stepped, against the gradient, after a backward pass in reverse order?)",
+    )
 
 
 @pytest.mark.graded("test_training", weight=2)
@@ -45,4 +51,7 @@ def test_fits_training_data(trained):
     student, model, _, X, y = trained
     scores = np.asarray(student.predict(model, X), dtype=float)
     accuracy = float((scores.argmax(axis=1) == y).mean())
-    expect_true(accuracy >= 0.9, f"the trained model fits {accuracy:.0%} of the XOR blobs; a trained 16-unit network fits at least 90%")
+    expect_true(
+        accuracy >= 0.9,
+        f"the trained model fits {accuracy:.0%} of the XOR blobs; a trained 16-unit network fits at least 90%",
+    )

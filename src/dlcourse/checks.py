@@ -47,7 +47,9 @@ def expect_finite(value, what: str) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
-        fail(f"{what} contains {arr[index] if arr.ndim else arr} at index {index}: it must stay finite")
+        fail(
+            f"{what} contains {arr[index] if arr.ndim else arr} at index {index}: it must stay finite"
+        )
     return arr
 
 

@@ -103,7 +103,9 @@ def gradcheck(
     x = np.asarray(x, dtype=np.float64)
     analytic = np.asarray(analytic, dtype=np.float64)
     if analytic.shape != x.shape:
-        raise ValueError(f"{name}: analytic gradient has shape {analytic.shape}, input has {x.shape}")
+        raise ValueError(
+            f"{name}: analytic gradient has shape {analytic.shape}, input has {x.shape}"
+        )
     rng = rng if rng is not None else np.random.default_rng(0)
     indices = sample_indices(x.shape, max_coords, rng)
     numeric = numeric_gradient(f, x, eps, indices)

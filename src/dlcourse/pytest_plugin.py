@@ -203,7 +203,9 @@ def student(request) -> StudentCode:
     """The student's functions and classes for the test's graded cell."""
     marker = request.node.get_closest_marker(MARKER)
     if marker is None:
-        raise pytest.UsageError(f"{request.node.nodeid} uses `student` without @pytest.mark.{MARKER}")
+        raise pytest.UsageError(
+            f"{request.node.nodeid} uses `student` without @pytest.mark.{MARKER}"
+        )
     located = _assignment_of(Path(request.node.path))
     if located is None:
         raise pytest.UsageError(f"{request.node.nodeid} is not under graders/<assignment>/")
@@ -289,7 +291,7 @@ def pytest_sessionfinish(session, exitstatus):
     if not path:
         return
     graded = {}
-    for assignment, nb in state.references.items():
+    for _assignment, nb in state.references.items():
         graded.update({gid: cell.points for gid, cell in nb.graded.items()})
     payload = {
         "seed": state.seed,

@@ -67,7 +67,7 @@ def _check(result: int, what: str) -> None:
 
 
 def _mount(libc, source, target, fstype, flags, data=None) -> None:
-    enc = (lambda s: s.encode() if isinstance(s, str) else s)  # noqa: E731
+    enc = lambda s: s.encode() if isinstance(s, str) else s  # noqa: E731
     _check(
         libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
         f"mount {target}",

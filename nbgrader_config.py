@@ -1,0 +1,67 @@
+"""nbgrader configuration of the course (read by every nbgrader command run
+from this folder; see README.md)."""
+
+import os
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from dlcourse.nbgrader_ext.dedup import DeduplicateIdsSafely
+from dlcourse.nbgrader_ext.feedback import StripHiddenFeedback
+from dlcourse.nbgrader_ext.hidden_graders import HiddenGraders
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.course_id = "dl-first-principles"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+
+# The assignments; their names are also the names of their notebooks.
+c.CourseDirectory.assignments = [
+    {"name": name}
+    for name in sorted(os.listdir(os.path.join(c.CourseDirectory.root, "source")))
+    if os.path.isdir(os.path.join(c.CourseDirectory.root, "source", name))
+]
+
+# Autograde: stock sanitizing, with a DeduplicateIds that does not abort the batch.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIdsSafely,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+# ... and the hidden graders right after the notebook has been executed.
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    HiddenGraders,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.HiddenGraders.graders_dir = "graders"
+
+# Per-cell time limit while nbgrader executes a notebook (honest cells take
+# seconds here; a runaway one is stopped).
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# Feedback: hidden tests and tracebacks are stripped before rendering.
+c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenFeedback, CSSHTMLHeaderPreprocessor]
+
+# Students see a stub that fails clearly until they write their code.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

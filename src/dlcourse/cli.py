@@ -1,0 +1,169 @@
+"""The course command line: a thin layer over importable functions.
+
+    dlcourse release [ASSIGNMENT ...]   generate release/ with nbgrader
+    dlcourse autograde ASSIGNMENT       stock `nbgrader autograde`, course config
+    dlcourse scores ASSIGNMENT          table of students by graded cells
+    dlcourse feedback ASSIGNMENT        stock `nbgrader generate_feedback`
+    dlcourse demo                       all of the above on the bundled demo
+
+Importing this module imports neither nbgrader nor torch: nbgrader runs as a
+subprocess (the stock command, reading ``nbgrader_config.py``), and the
+gradebook is opened only by ``scores``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def course_root(start: str | os.PathLike | None = None) -> Path:
+    """The nearest folder, from ``start`` upwards, holding nbgrader_config.py."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").exists() and (folder / "source").is_dir():
+            return folder
+    raise SystemExit(f"no course folder (with nbgrader_config.py and source/) at or above {here}")
+
+
+def assignments(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "source").iterdir() if p.is_dir())
+
+
+def _env() -> dict:
+    # nbgrader needs alembic (installed beside this Python) on PATH
+    bindir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+
+
+def nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
+    """Run the stock nbgrader command in the course folder."""
+    exe = shutil.which("nbgrader", path=_env()["PATH"]) or "nbgrader"
+    cmd = [exe, *args]
+    proc = subprocess.run(cmd, cwd=root, env=_env(), capture_output=quiet, text=True)
+    if proc.returncode != 0:
+        if quiet:
+            sys.stdout.write((proc.stdout or "")[-3000:] + (proc.stderr or "")[-3000:])
+        raise SystemExit(f"`nbgrader {' '.join(args)}` failed (exit {proc.returncode})")
+    return proc
+
+
+def release(root: Path, names: list[str]) -> None:
+    for name in names:
+        nbgrader(root, "generate_assignment", name, "--force")
+        print(f"released {name} -> release/{name}/")
+
+
+def autograde(root: Path, name: str, student: str | None = None) -> None:
+    args = ["autograde", name, "--force"]
+    if student:
+        args += ["--student", student]
+    nbgrader(root, *args)
+
+
+def feedback(root: Path, name: str) -> None:
+    nbgrader(root, "generate_feedback", name, "--force")
+
+
+def score_table(root: Path, name: str) -> str:
+    """Students by graded cells, autograded scores (manual cells: '-' until graded)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db_url = "sqlite:///" + str(root / "gradebook.db")
+    rows: list[list[str]] = []
+    with Gradebook(db_url) as gb:
+        try:
+            assignment = gb.find_assignment(name)
+        except MissingEntry:
+            return f"{name}: not in the gradebook (run release first)"
+        cells = [
+            (nb.name, cell.name, cell.max_score)
+            for nb in assignment.notebooks
+            for cell in nb.grade_cells
+        ]
+        header = ["student"] + [f"{cell} ({points:g})" for _, cell, points in cells] + ["total"]
+        for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
+            row = [submission.student.id]
+            total = 0.0
+            for nb_name, cell, _points in cells:
+                grade = gb.find_grade(cell, nb_name, name, submission.student.id)
+                score = grade.score if not grade.needs_manual_grade else None
+                row.append("-" if score is None else f"{score:g}")
+                total += score or 0.0
+            row.append(f"{total:g}")
+            rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            h.rjust(w) if i else h.ljust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    ]
+    for row in rows:
+        lines.append(
+            "  ".join(
+                v.rjust(w) if i else v.ljust(w)
+                for i, (v, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
+def demo(root: Path) -> None:
+    """Release every assignment, autograde the bundled demo submissions,
+    print the score tables and write feedback."""
+    import time
+
+    names = assignments(root)
+    release(root, names)
+    submitted = root / "submitted"
+    for name in names:
+        students = sorted(p.parent.name for p in submitted.glob(f"*/{name}"))
+        if not students:
+            continue
+        start = time.perf_counter()
+        autograde(root, name)
+        seconds = time.perf_counter() - start
+        print(
+            f"\n{name}: autograded {len(students)} submissions in {seconds:.1f} s "
+            f"({seconds / len(students):.1f} s each)\n"
+        )
+        print(score_table(root, name))
+        feedback(root, name)
+        print(f"\nfeedback written to feedback/<student>/{name}/")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="dlcourse", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="generate release/ for assignments (default: all)")
+    p.add_argument("assignments", nargs="*")
+    p = sub.add_parser("autograde", help="autograde submissions with the stock nbgrader command")
+    p.add_argument("assignment")
+    p.add_argument("--student")
+    p = sub.add_parser("scores", help="print students by graded cells")
+    p.add_argument("assignment")
+    p = sub.add_parser("feedback", help="generate feedback HTML")
+    p.add_argument("assignment")
+    sub.add_parser("demo", help="release, autograde the demo submissions, print scores, feedback")
+    args = parser.parse_args(argv)
+    root = course_root()
+    if args.command == "release":
+        release(root, args.assignments or assignments(root))
+    elif args.command == "autograde":
+        autograde(root, args.assignment, args.student)
+        print(score_table(root, args.assignment))
+    elif args.command == "scores":
+        print(score_table(root, args.assignment))
+    elif args.command == "feedback":
+        feedback(root, args.assignment)
+    elif args.command == "demo":
+        demo(root)
+
+
+if __name__ == "__main__":
+    main()

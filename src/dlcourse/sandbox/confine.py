@@ -113,6 +113,76 @@ def _drop_capabilities(libc) -> None:
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
+PIDS_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+
+
+def _current_pids_cgroup() -> str | None:
+    """This process's pids cgroup folder, or None where there is none."""
+    try:
+        with open("/proc/self/cgroup") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        for base in PIDS_CGROUP_ROOTS:
+            v1 = "pids" in controllers.split(",") and base.endswith("/pids")
+            v2 = controllers == "" and not base.endswith("/pids")
+            folder = base + path.rstrip("/")
+            if (v1 or v2) and os.path.exists(os.path.join(folder, "cgroup.procs")):
+                if v2 and not os.path.exists(os.path.join(folder, "cgroup.controllers")):
+                    continue
+                return folder
+    return None
+
+
+def pids_cgroup_of(launcher_pid: int) -> str | None:
+    """Where the sandbox started by ``launcher_pid`` keeps its process count."""
+    current = _current_pids_cgroup()
+    return None if current is None else os.path.join(current, f"dlcourse-{launcher_pid}")
+
+
+def remove_pids_cgroup(launcher_pid: int, wait: float = 3.0) -> None:
+    """Remove a sandbox's cgroup once its processes are gone (best effort)."""
+    import time
+
+    folder = pids_cgroup_of(launcher_pid)
+    if folder is None or not os.path.isdir(folder):
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            os.rmdir(folder)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
+
+
+def _enter_pids_cgroup(limit: int) -> str:
+    """Create a pids cgroup capped at ``limit`` tasks (threads included) and
+    move this process into it; its children stay there."""
+    current = _current_pids_cgroup()
+    if current is None:
+        raise ConfineError(0, "no pids cgroup")
+    folder = os.path.join(current, f"dlcourse-{os.getpid()}")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "pids.max"), "w") as fh:
+            fh.write(str(int(limit)))
+        with open(os.path.join(folder, "cgroup.procs"), "w") as fh:
+            fh.write(str(os.getpid()))
+    except OSError as exc:
+        raise ConfineError(exc.errno or 0, f"pids cgroup: {exc.strerror}") from None
+    return current
+
+
+def _leave_pids_cgroup(current: str) -> None:
+    with open(os.path.join(current, "cgroup.procs"), "w") as fh:
+        fh.write(str(os.getpid()))
+
+
 def _own_process_count() -> int:
     uid = os.getuid()
     count = 0
@@ -144,6 +214,8 @@ def _set_rlimits(limits: dict, applied: list, missing: list, base_processes: int
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (ValueError, OSError):
         pass
+    if "processes" in applied or any(m.startswith("processes") for m in missing):
+        return
     # RLIMIT_NPROC counts every process of this uid on the machine, so the
     # budget is added to what the uid already runs
     try:
@@ -167,13 +239,24 @@ def enter(hidden_paths=(), limits=None, tmp_bytes: int = 256 * 1024**2) -> dict:
     if os.geteuid() == 0 and os.uname().sysname == "Linux":
         libc = _libc()
         try:
+            # root is exempt from RLIMIT_NPROC: a pids cgroup counts instead
+            try:
+                outer_cgroup = _enter_pids_cgroup(limits["processes"])
+            except ConfineError as exc:
+                outer_cgroup = None
+                missing.append(f"processes ({exc})")
             _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
             pid = os.fork()
             if pid:
-                # the outer process: stays outside the PID namespace only to
-                # hand back the exit status
+                # the outer process: stays outside the PID namespace and the
+                # cgroup only to hand back the exit status and clean up
+                if outer_cgroup:
+                    _leave_pids_cgroup(outer_cgroup)
                 _, status = os.waitpid(pid, 0)
+                remove_pids_cgroup(os.getpid())
                 os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            if outer_cgroup:
+                applied.append("processes")
             _check(libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "pdeathsig")
             applied += ["network", "process namespace"]
             _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)

@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from dlcourse.sandbox import wire
+from dlcourse.sandbox import confine, wire
 
 log = logging.getLogger("dlcourse.sandbox")
 _warned: set[str] = set()
@@ -130,6 +130,8 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         proc.wait()
+        # the launcher may have died before it could remove its cgroup
+        confine.remove_pids_cgroup(proc.pid)
 
     @property
     def alive(self) -> bool:

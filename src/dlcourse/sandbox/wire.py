@@ -79,14 +79,15 @@ def encode(obj, make_handle=None, _depth: int = 0):
     """
     if _depth > MAX_DEPTH:
         raise WireError("value nested too deeply")
+    # numpy scalars first: np.float64 is also a float
+    if isinstance(obj, np.generic) and obj.dtype.name in ALLOWED_DTYPES:
+        return {"__scalar__": obj.dtype.name, "v": obj.item()}
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, int):
         return obj
     if isinstance(obj, float):
         return obj
-    if isinstance(obj, np.generic) and obj.dtype.name in ALLOWED_DTYPES:
-        return {"__scalar__": obj.dtype.name, "v": obj.item()}
     if isinstance(obj, np.ndarray) and obj.dtype.name in ALLOWED_DTYPES:
         data = np.ascontiguousarray(obj)
         return {

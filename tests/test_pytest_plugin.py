@@ -1,0 +1,166 @@
+"""The pytest plugin, driven the way instructors use it, on a tiny course."""
+
+import json
+
+import nbformat
+import pytest
+
+pytest_plugins = ["pytester"]
+
+GRADER = '''
+import pytest
+from dlcourse.checks import expect_close
+
+
+@pytest.mark.graded("test_double", weight=3)
+def test_values(student, rng):
+    """double(x) is twice x."""
+    x = rng.normal(size=4)
+    expect_close(student.double(x), 2 * x, "double(x)")
+
+
+@pytest.mark.graded("test_double")
+def test_name(student):
+    """double has a docstring."""
+    assert student.double.type_name == "double"
+
+
+@pytest.mark.graded("test_half")
+def test_half(student):
+    """half(4) is 2."""
+    expect_close(student.half(4.0), 2.0, "half(4)")
+'''
+
+
+def _cell(kind, source, **meta):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": meta.pop("gid"), "schema_version": 3, **meta}
+    return cell
+
+
+def _notebook(double_body: str, half_body: str):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        _cell("code", "import numpy as np", gid="setup", locked=True, solution=False, grade=False),
+        _cell(
+            "code",
+            f"def double(x):\n    ### BEGIN SOLUTION\n    {double_body}\n    ### END SOLUTION",
+            gid="ans_double",
+            solution=True,
+            grade=False,
+            locked=False,
+        ),
+        _cell(
+            "code",
+            "assert double(1) == 2",
+            gid="test_double",
+            grade=True,
+            solution=False,
+            locked=True,
+            points=2,
+        ),
+        _cell(
+            "code",
+            f"def half(x):\n    {half_body}",
+            gid="ans_half",
+            solution=True,
+            grade=False,
+            locked=False,
+        ),
+        _cell(
+            "code",
+            "assert half(2) == 1",
+            gid="test_half",
+            grade=True,
+            solution=False,
+            locked=True,
+            points=1,
+        ),
+    ]
+    return nb
+
+
+@pytest.fixture
+def course(pytester):
+    (pytester.path / "source" / "toy").mkdir(parents=True)
+    nbformat.write(
+        _notebook("return 2 * x", "return x / 2"),
+        str(pytester.path / "source" / "toy" / "toy.ipynb"),
+    )
+    (pytester.path / "graders" / "toy").mkdir(parents=True)
+    (pytester.path / "graders" / "toy" / "test_toy.py").write_text(GRADER)
+    return pytester
+
+
+def test_reference_by_default(course):
+    result = course.runpytest_subprocess(
+        "graders/toy", "-p", "no:cacheprovider", "--import-mode=importlib"
+    )
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["*test_double*2.00 / 2*", "*test_half*1.00 / 1*", "*total*3.00 / 3*"]
+    )
+
+
+def test_student_mistake_gets_a_sentence_and_partial_credit(course):
+    student = course.path / "student.ipynb"
+    nbformat.write(_notebook("return x + x + 1", "return x / 2"), str(student))
+    report = course.path / "report.json"
+    result = course.runpytest_subprocess(
+        "graders/toy", "--submission", str(student), "--grade-report", str(report),
+        "-p", "no:cacheprovider", "--import-mode=importlib",
+    )  # fmt: skip
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*test_values*double(x) is wrong at index*got*expected*allowed*"])
+    data = json.loads(report.read_text())
+    cell = data["cells"]["test_double"]
+    assert cell["fraction"] == pytest.approx(1 / 4) and cell["score"] == pytest.approx(0.5)
+    assert data["cells"]["test_half"]["score"] == 1.0
+    failed = [c for c in cell["checks"] if c["outcome"] != "passed"]
+    assert failed[0]["check"] == "double(x) is twice x."
+    assert "Traceback" not in failed[0]["message"] and "expect_close" not in failed[0]["message"]
+
+
+def test_missing_function_is_named(course):
+    student = course.path / "student.ipynb"
+    nb = _notebook("return 2 * x", "return x / 2")
+    nb.cells[3].source = "# deleted"
+    nbformat.write(nb, str(student))
+    report = course.path / "report.json"
+    course.runpytest_subprocess(
+        "graders/toy",
+        "--submission",
+        str(student),
+        "--grade-report",
+        str(report),
+        "--import-mode=importlib",
+    )
+    data = json.loads(report.read_text())
+    message = data["cells"]["test_half"]["checks"][0]["message"]
+    assert "half is not defined: the answer cell 'ans_half' must define it" in message
+    assert data["cells"]["test_double"]["score"] == 2.0  # the other cell is unaffected
+
+
+def test_unreadable_submission_fails_every_check_in_words(course):
+    student = course.path / "student.ipynb"
+    student.write_text("{ this is not json")
+    report = course.path / "report.json"
+    course.runpytest_subprocess(
+        "graders/toy",
+        "--submission",
+        str(student),
+        "--grade-report",
+        str(report),
+        "--import-mode=importlib",
+    )
+    data = json.loads(report.read_text())
+    assert "is not valid notebook JSON" in data["submission_error"]
+    outcomes = {c["outcome"] for cell in data["cells"].values() for c in cell["checks"]}
+    assert outcomes == {"ungradable"}
+
+
+def test_unmarked_test_using_student_is_an_error(course):
+    (course.path / "graders" / "toy" / "test_bad.py").write_text("def test_x(student):\n    pass\n")
+    result = course.runpytest_subprocess("graders/toy/test_bad.py", "--import-mode=importlib")
+    result.stdout.fnmatch_lines(["*uses `student` without @pytest.mark.graded*"])
+    assert result.ret != 0

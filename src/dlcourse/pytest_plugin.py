@@ -152,7 +152,7 @@ class GradingSession:
 
         return paths_to_hide(root)
 
-    def sandbox_for(self, root: Path, assignment: str, grade_id: str):
+    def sandbox_for(self, root: Path, assignment: str, grade_id: str, limits: dict | None = None):
         from dlcourse.program import program_for
         from dlcourse.sandbox import Sandbox, StudentError
 
@@ -166,8 +166,11 @@ class GradingSession:
         student = self.student()
         if grade_id not in reference.graded:
             raise pytest.UsageError(f"graded cell '{grade_id}' is not in the {assignment} notebook")
-        limits_hook = getattr(self.config, "_dlcourse_limits", None)
-        box = Sandbox(hidden_paths=self.hidden_paths(root), limits=limits_hook)
+        limits = dict(limits or {})
+        call_timeout = float(limits.pop("call_timeout", 20.0))
+        box = Sandbox(
+            hidden_paths=self.hidden_paths(root), limits=limits, call_timeout=call_timeout
+        )
         try:
             box.run(program_for(grade_id, reference, student), timeout=120)
         except StudentError as exc:
@@ -199,7 +202,17 @@ def rng(grading_seed):
 
 
 @pytest.fixture
-def student(request) -> StudentCode:
+def sandbox_limits() -> dict:
+    """Limits of the sandboxes that run student code; override this fixture in
+    an assignment's conftest.py to change them. Keys: cpu_seconds,
+    memory_bytes, processes, file_bytes, open_files (see
+    dlcourse.sandbox.confine.DEFAULT_LIMITS) and call_timeout (wall-clock
+    seconds for one call)."""
+    return {}
+
+
+@pytest.fixture
+def student(request, sandbox_limits) -> StudentCode:
     """The student's functions and classes for the test's graded cell."""
     marker = request.node.get_closest_marker(MARKER)
     if marker is None:
@@ -214,7 +227,7 @@ def student(request) -> StudentCode:
     root = Path(override) if override else root
     session = request.config._dlcourse
     grade_id = marker.args[0]
-    box = session.sandbox_for(root, assignment, grade_id)
+    box = session.sandbox_for(root, assignment, grade_id, sandbox_limits)
     answers = session.reference(root, assignment).graded[grade_id].answers
     return StudentCode(box, answers)
 

@@ -8,7 +8,6 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
-    Execute,
     GetGrades,
     IgnorePattern,
     LimitOutput,
@@ -20,6 +19,7 @@ from nbgrader.preprocessors import (
 from dlcourse.nbgrader_ext.dedup import DeduplicateIdsSafely
 from dlcourse.nbgrader_ext.feedback import StripHiddenFeedback
 from dlcourse.nbgrader_ext.hidden_graders import HiddenGraders
+from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -27,12 +27,6 @@ c.CourseDirectory.course_id = "dl-first-principles"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 
-# The assignments; their names are also the names of their notebooks.
-c.CourseDirectory.assignments = [
-    {"name": name}
-    for name in sorted(os.listdir(os.path.join(c.CourseDirectory.root, "source")))
-    if os.path.isdir(os.path.join(c.CourseDirectory.root, "source", name))
-]
 
 # Autograde: stock sanitizing, with a DeduplicateIds that does not abort the batch.
 c.Autograde.sanitize_preprocessors = [
@@ -44,7 +38,7 @@ c.Autograde.sanitize_preprocessors = [
 ]
 # ... and the hidden graders right after the notebook has been executed.
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    SandboxedExecute,
     HiddenGraders,
     IgnorePattern,
     ClearMetadataPreprocessor,
@@ -54,6 +48,17 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.HiddenGraders.graders_dir = "graders"
+
+# Student notebooks run in a confined kernel: no network, the course folder
+# hidden except the notebook's own folder, and these resource limits.
+c.SandboxedKernelManager.course_root = c.CourseDirectory.root
+c.SandboxedKernelManager.limits = {
+    "cpu_seconds": 1800,
+    "memory_bytes": 8 * 1024**3,
+    "processes": 128,
+    "file_bytes": 256 * 1024**2,
+    "open_files": 1024,
+}
 
 # Per-cell time limit while nbgrader executes a notebook (honest cells take
 # seconds here; a runaway one is stopped).

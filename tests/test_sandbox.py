@@ -148,7 +148,7 @@ def test_hidden_paths_cannot_be_read(course_dir):
         run(sandbox, code)
         assert sandbox.get("read")(str(secret_dir / "test_x.py")) == "PermissionError"
         assert sandbox.get("listing")(str(secret_dir)) == "PermissionError"
-        assert sandbox.get("read")(str(secret_file)) == ""
+        assert sandbox.get("read")(str(secret_file)) == "PermissionError"
 
 
 @as_root

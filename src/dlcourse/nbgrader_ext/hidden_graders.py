@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Unicode
+from traitlets import Bool, Float, Unicode
 
 from dlcourse.grading import run_hidden_graders
 from dlcourse.nbgrader_ext.report import format_cell_report
@@ -31,6 +31,10 @@ from dlcourse.nbgrader_ext.report import format_cell_report
 
 class HiddenGraders(NbGraderPreprocessor):
     """Scores graded cells with the hidden pytest graders of the assignment."""
+
+    enabled = Bool(True, help="Run the hidden graders (off: nbgrader's own scoring).").tag(
+        config=True
+    )
 
     graders_dir = Unicode(
         "graders",
@@ -54,6 +58,8 @@ class HiddenGraders(NbGraderPreprocessor):
         return Path(getattr(root, "root", None) or os.getcwd()).resolve()
 
     def preprocess(self, nb, resources):
+        if not self.enabled:
+            return nb, resources
         info = resources.get("nbgrader", {})
         assignment = info.get("assignment")
         notebook = info.get("notebook")

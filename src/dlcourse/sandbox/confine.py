@@ -84,13 +84,13 @@ def _mount_points() -> list[str]:
     return points
 
 
-def _hide(libc, path: str) -> None:
+def _hide(libc, path: str, empty_file: str) -> None:
     """Cover ``path`` with something empty that uid 0 without capabilities
     cannot read."""
     if os.path.isdir(path):
         _mount(libc, "none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
     elif os.path.exists(path):
-        _mount(libc, "/dev/null", path, None, MS_BIND)
+        _mount(libc, empty_file, path, None, MS_BIND)
 
 
 def _drop_capabilities(libc) -> None:
@@ -226,8 +226,33 @@ def _set_rlimits(limits: dict, applied: list, missing: list, base_processes: int
         missing.append(f"processes ({exc})")
 
 
-def enter(hidden_paths=(), limits=None, tmp_bytes: int = 256 * 1024**2) -> dict:
+def _forward_signals(child: int) -> None:
+    """Pass interrupts on to the confined child (Jupyter interrupts a kernel
+    by signalling the process it started, which is this one)."""
+    import signal
+
+    def forward(signum, _frame):
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(signum, forward)
+
+
+def enter(
+    hidden_paths=(),
+    limits=None,
+    tmp_bytes: int = 256 * 1024**2,
+    writable=(),
+    workdir: str | None = None,
+) -> dict:
     """Confine this process. Returns ``{"applied": [...], "missing": [...]}``.
+
+    ``writable``: folders that stay writable (everything else but the private
+    temporary folders becomes read-only); ``workdir``: folder to start in
+    (default: a fresh ``/tmp/work``).
 
     In the root case this forks: the caller's original process waits for the
     confined child and exits with its status, and only the child returns.
@@ -252,7 +277,13 @@ def enter(hidden_paths=(), limits=None, tmp_bytes: int = 256 * 1024**2) -> dict:
                 # cgroup only to hand back the exit status and clean up
                 if outer_cgroup:
                     _leave_pids_cgroup(outer_cgroup)
-                _, status = os.waitpid(pid, 0)
+                _forward_signals(pid)
+                while True:
+                    try:
+                        _, status = os.waitpid(pid, 0)
+                        break
+                    except InterruptedError:
+                        continue
                 remove_pids_cgroup(os.getpid())
                 os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
             if outer_cgroup:
@@ -260,9 +291,11 @@ def enter(hidden_paths=(), limits=None, tmp_bytes: int = 256 * 1024**2) -> dict:
             _check(libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "pdeathsig")
             applied += ["network", "process namespace"]
             _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
+            handles = []
+            for path in writable:
+                path = os.path.realpath(path)
+                handles.append((os.open(path, os.O_PATH | os.O_DIRECTORY), path))
             _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-            for path in hidden_paths:
-                _hide(libc, os.path.abspath(path))
             private = set()
             for path in PRIVATE_TMP:
                 if os.path.isdir(path):
@@ -275,7 +308,24 @@ def enter(hidden_paths=(), limits=None, tmp_bytes: int = 256 * 1024**2) -> dict:
                         f"size={tmp_bytes},mode=1777",
                     )
                     private.add(path)
-            keep_writable = private | {"/proc", "/dev/pts", "/dev"}
+            # hidden files are covered by an empty, unreadable file, which the
+            # read-only pass below also makes unwritable
+            empty = "/tmp/.dlcourse-hidden"
+            with open(empty, "w"):
+                pass
+            os.chmod(empty, 0)
+            for path in hidden_paths:
+                _hide(libc, os.path.abspath(path), empty)
+            exposed = set()
+            for fd, path in handles:
+                # mounted back from the handle taken before anything was
+                # covered (the folder may lie under a hidden path or /tmp);
+                # as a mount point of its own the read-only pass leaves it be
+                os.makedirs(path, exist_ok=True)
+                _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+                os.close(fd)
+                exposed.add(path)
+            keep_writable = private | exposed | {"/proc", "/dev/pts", "/dev"}
             for point in _mount_points():
                 if point in keep_writable or point.startswith("/proc/"):
                     continue
@@ -287,8 +337,9 @@ def enter(hidden_paths=(), limits=None, tmp_bytes: int = 256 * 1024**2) -> dict:
                     if point == "/":
                         raise
             applied.append("file system")
-            os.makedirs("/tmp/work", exist_ok=True)
-            os.chdir("/tmp/work")
+            if workdir is None:
+                os.makedirs("/tmp/work", exist_ok=True)
+            os.chdir(workdir or "/tmp/work")
             _set_rlimits(limits, applied, missing, base_processes)
             _drop_capabilities(libc)
             applied.append("capabilities")

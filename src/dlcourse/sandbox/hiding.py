@@ -23,11 +23,12 @@ def _needed() -> list[Path]:
     ]
 
 
-def paths_to_hide(root: str | os.PathLike, extra: list[str] = ()) -> list[str]:
+def paths_to_hide(root: str | os.PathLike, extra=(), keep=()) -> list[str]:
     """Every entry of ``root`` that is not on the way to a needed path,
-    descending into the entries that are. ``extra``: more paths to hide."""
+    descending into the entries that are. ``extra``: more paths to hide;
+    ``keep``: more paths to leave visible (a notebook's own folder)."""
     root = Path(root).resolve()
-    needed = _needed()
+    needed = _needed() + [Path(p).resolve() for p in keep]
     hidden: list[str] = []
 
     def visit(folder: Path) -> None:

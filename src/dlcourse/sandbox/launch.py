@@ -1,0 +1,40 @@
+"""Start a program confined: ``python -m dlcourse.sandbox.launch CONFIG -- CMD ...``.
+
+``CONFIG`` is JSON with ``hidden_paths``, ``limits``, ``writable`` and
+``workdir`` (see :func:`dlcourse.sandbox.confine.enter`). Used to start the
+Jupyter kernel in which nbgrader executes a student's notebook; the
+``ready`` report goes to the file named by ``report`` in the config, if any.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3 or argv[1] != "--":
+        raise SystemExit("usage: python -m dlcourse.sandbox.launch CONFIG_JSON -- CMD [ARG ...]")
+    config = json.loads(argv[0])
+    command = argv[2:]
+    from dlcourse.sandbox import confine
+
+    report = confine.enter(
+        hidden_paths=config.get("hidden_paths", []),
+        limits=config.get("limits"),
+        writable=config.get("writable", []),
+        workdir=config.get("workdir"),
+    )
+    if config.get("report"):
+        try:
+            with open(config["report"], "w") as fh:
+                json.dump(report, fh)
+        except OSError:
+            pass
+    os.environ.update(config.get("env", {}))
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

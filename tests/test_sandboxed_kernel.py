@@ -1,0 +1,79 @@
+"""The kernel in which nbgrader executes a student's notebook is confined."""
+
+import asyncio
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from course import ROOT
+
+from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedKernelManager
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="the kernel sandbox needs root (CI runs as root)"
+)
+
+PROBE = """
+import os, socket
+found = {"cwd": os.getcwd()}
+open("written.txt", "w").write("kept")
+try:
+    open(os.path.join(%(root)r, "graders", "02_layers", "conftest.py")).read()
+    found["graders"] = "READ"
+except OSError as e:
+    found["graders"] = type(e).__name__
+try:
+    open(os.path.join(%(root)r, "README.md"), "a").write("x")
+    found["write_outside"] = "WRITTEN"
+except OSError as e:
+    found["write_outside"] = type(e).__name__
+try:
+    socket.create_connection(("127.0.0.1", 9), timeout=1)
+    found["network"] = "CONNECTED"
+except OSError as e:
+    found["network"] = type(e).__name__
+print(found)
+"""
+
+
+async def _run(workdir: Path, code: str) -> str:
+    km = SandboxedKernelManager(kernel_name="python3")
+    km.course_root = str(ROOT)
+    await km.start_kernel(cwd=str(workdir))
+    ipc_dir = km._ipc_dir
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        msg_id = kc.execute(code)
+        text = []
+        while True:
+            msg = await kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                text.append(msg["content"]["text"])
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+    assert not os.path.exists(ipc_dir), "the kernel's socket folder was left behind"
+    return "".join(text)
+
+
+def test_kernel_sees_its_own_folder_only():
+    workdir = ROOT / "tests" / f".tmp-{uuid.uuid4().hex}" / "student" / "02_layers"
+    workdir.mkdir(parents=True)
+    try:
+        out = asyncio.run(_run(workdir, PROBE % {"root": str(ROOT)}))
+        found = eval(out.strip())  # the kernel printed a dict of strings
+        assert found["cwd"] == str(workdir)
+        assert found["graders"] == "PermissionError"
+        assert found["write_outside"] in ("PermissionError", "OSError")  # EACCES or EROFS
+        assert found["network"] == "OSError"
+        assert (workdir / "written.txt").read_text() == "kept"
+    finally:
+        shutil.rmtree(workdir.parent.parent)

@@ -4,6 +4,9 @@
     dlcourse autograde ASSIGNMENT       stock `nbgrader autograde`, course config
     dlcourse scores ASSIGNMENT          table of students by graded cells
     dlcourse feedback ASSIGNMENT        stock `nbgrader generate_feedback`
+    dlcourse export ASSIGNMENT          per-student, per-cell CSV with status
+    dlcourse summary                    course summary page (histograms, failures)
+    dlcourse gradescope NOTEBOOK        grade one notebook into results.json
     dlcourse demo                       all of the above on the bundled demo
 
 Importing this module imports neither nbgrader nor torch: nbgrader runs as a
@@ -113,6 +116,28 @@ def score_table(root: Path, name: str) -> str:
     return "\n".join(lines)
 
 
+def export(root: Path, name: str, out: Path | None = None) -> Path:
+    """Per-student, per-cell CSV (``reports/<assignment>/cells.csv``)."""
+    from dlcourse.reports.cell_export import cell_rows, to_csv
+
+    out = Path(out or root / "reports" / name / "cells.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_csv(cell_rows(root, name)))
+    return out
+
+
+def gradescope(root: Path, notebook: Path, name: str, out: Path) -> dict:
+    """Grade one notebook and write Gradescope's results.json."""
+    import json
+
+    from dlcourse.grading import run_hidden_graders
+    from dlcourse.reports.gradescope import gradescope_results
+
+    results = gradescope_results(run_hidden_graders(notebook, name, root))
+    out.write_text(json.dumps(results, indent=1))
+    return results
+
+
 def demo(root: Path) -> None:
     """Release every assignment, autograde the bundled demo submissions,
     print the score tables and write feedback."""
@@ -135,6 +160,10 @@ def demo(root: Path) -> None:
         print(score_table(root, name))
         feedback(root, name)
         print(f"\nfeedback written to feedback/<student>/{name}/")
+        print(f"per-cell export written to {export(root, name).relative_to(root)}")
+    from dlcourse.reports.summary import write_summary
+
+    print(f"course summary written to {write_summary(root).relative_to(root)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,6 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("assignment")
     p = sub.add_parser("feedback", help="generate feedback HTML")
     p.add_argument("assignment")
+    p = sub.add_parser("export", help="per-student, per-cell CSV with grading status")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path)
+    sub.add_parser("summary", help="course summary page with histograms (reports/summary/)")
+    p = sub.add_parser("gradescope", help="grade one notebook and write Gradescope's results.json")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--assignment", required=True)
+    p.add_argument("--out", type=Path, default=Path("results.json"))
     sub.add_parser("demo", help="release, autograde the demo submissions, print scores, feedback")
     args = parser.parse_args(argv)
     root = course_root()
@@ -161,6 +198,15 @@ def main(argv: list[str] | None = None) -> None:
         print(score_table(root, args.assignment))
     elif args.command == "feedback":
         feedback(root, args.assignment)
+    elif args.command == "export":
+        print(export(root, args.assignment, args.out))
+    elif args.command == "summary":
+        from dlcourse.reports.summary import write_summary
+
+        print(write_summary(root))
+    elif args.command == "gradescope":
+        results = gradescope(root, args.notebook.resolve(), args.assignment, args.out)
+        print(f"{args.out}: {results['score']:g} points")
     elif args.command == "demo":
         demo(root)
 

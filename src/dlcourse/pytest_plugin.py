@@ -241,7 +241,8 @@ def _message(excinfo) -> tuple[str, str]:
     if isinstance(exc, GradingFailure):
         return "failed", str(exc).split("\nassert ")[0].strip()
     if isinstance(exc, StudentError):
-        return "failed", str(exc)
+        # the grading machine's fault, not the student's: "could not be graded"
+        return ("error" if exc.kind == "infrastructure" else "failed"), str(exc)
     if isinstance(exc, SubmissionError):
         return "ungradable", str(exc)
     if isinstance(exc, AssertionError):

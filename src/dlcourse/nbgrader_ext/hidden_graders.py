@@ -81,7 +81,18 @@ class HiddenGraders(NbGraderPreprocessor):
             return nb, resources
         report = self.run_graders(nb, root, graders, resources)
         self.apply(nb, report)
+        self.save_report(root, info, report)
         return nb, resources
+
+    def save_report(self, root: Path, info: dict, report: dict) -> None:
+        """Keep the grade report for the instructor's exports, outside the
+        student's folders: ``reports/<assignment>/<student>/<notebook>.json``."""
+        from dlcourse.reports.store import write_report
+
+        try:
+            write_report(root, info["assignment"], info["student"], info["notebook"], report)
+        except OSError as exc:
+            self.log.error("Could not save the grade report: %s", exc)
 
     def run_graders(self, nb, root: Path, graders: Path, resources) -> dict:
         with tempfile.TemporaryDirectory(prefix="dlcourse-nb-") as tmp:

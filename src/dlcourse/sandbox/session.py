@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -98,20 +99,35 @@ class Sandbox:
             **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_CORE")},
             **self.extra_env,
         }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "dlcourse.sandbox.worker", config],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
-        try:
-            ready = self._read(time.monotonic() + self.start_timeout, "starting")
-        except StudentError:
-            self.close()
-            raise
+        # no student code has run before the worker says it is ready, so a
+        # failure to start is the grading machine's fault: try again once,
+        # then report it as such (never as the student's zero)
+        for attempt in (1, 2):
+            with tempfile.TemporaryFile() as errors:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-I", "-m", "dlcourse.sandbox.worker", config],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=errors,
+                    env=env,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+                try:
+                    ready = self._read(time.monotonic() + self.start_timeout, "starting")
+                    if not ready.get("ready"):
+                        raise StudentError(str(ready.get("error", "no ready message")), "infrastructure")
+                    break
+                except StudentError as exc:
+                    self.close()
+                    errors.seek(0)
+                    detail = errors.read()[-2000:].decode("utf-8", "replace").strip()
+                    log.error("sandbox failed to start (attempt %d): %s %s", attempt, exc, detail)
+                    if attempt == 2:
+                        raise StudentError(
+                            f"the grading sandbox could not start ({detail.splitlines()[-1] if detail else exc})",
+                            "infrastructure",
+                        ) from None
         self.report = ready
         if ready.get("missing"):
             _warn_once(ready["missing"])

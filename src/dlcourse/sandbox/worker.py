@@ -203,19 +203,24 @@ class Worker:
 def main() -> None:
     requests, replies = _move_pipes()
     sys.stdout = sys.stderr = _Sink()
-    config = json.loads(sys.argv[1])
-    from dlcourse.sandbox import confine
-
-    report = confine.enter(
-        hidden_paths=config.get("hidden_paths", []),
-        limits=config.get("limits"),
-    )
-    # imported after confinement: nothing of numpy's runs with privileges
-    import numpy  # noqa: F401
-
-    _install_lazy_imports()
     from dlcourse.sandbox import wire
 
+    try:
+        config = json.loads(sys.argv[1])
+        from dlcourse.sandbox import confine
+
+        report = confine.enter(
+            hidden_paths=config.get("hidden_paths", []),
+            limits=config.get("limits"),
+        )
+        # imported after confinement: nothing of numpy's runs with privileges
+        import numpy  # noqa: F401
+
+        _install_lazy_imports()
+    except BaseException as exc:  # noqa: BLE001 - reported to the grader, then exit
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        wire.write_frame(replies, {"ready": False, "error": detail})
+        os._exit(70)
     wire.write_frame(replies, {"ready": True, **report, "pid": os.getpid()})
     Worker(requests, replies).serve()
 

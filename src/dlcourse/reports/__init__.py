@@ -1,0 +1,1 @@
+"""Reports for instructors: per-cell exports, Gradescope results, a course summary."""

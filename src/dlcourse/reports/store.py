@@ -1,0 +1,43 @@
+"""Where the per-submission grade reports live, and how to read them.
+
+``reports/<assignment>/<student>/<notebook>.json`` holds the hidden graders'
+report (per check and per graded cell) for the last autograde of that
+submission. It sits outside ``autograded/`` and ``feedback/`` on purpose:
+nbgrader copies every non-notebook file of those folders to the student.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def report_path(root: Path, assignment: str, student: str, notebook: str) -> Path:
+    return Path(root) / "reports" / assignment / student / f"{notebook}.json"
+
+
+def write_report(root: Path, assignment: str, student: str, notebook: str, report: dict) -> None:
+    """Write atomically, so a crash never leaves half a report."""
+    path = report_path(root, assignment, student, notebook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump({k: v for k, v in report.items() if k != "log"}, fh, indent=1)
+    os.replace(tmp, path)
+
+
+def read_report(root: Path, assignment: str, student: str, notebook: str) -> dict | None:
+    path = report_path(root, assignment, student, notebook)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def ungradable_reason(report: dict | None) -> str | None:
+    """Why a submission could not be graded, or None when it was graded."""
+    if report is None:
+        return "no grade report (the hidden graders did not run)"
+    return report.get("error") or report.get("submission_error")

@@ -1,0 +1,21 @@
+r"""The last, shorter minibatch of every epoch is skipped.
+
+cell: training
+loses: test_training
+symptom: the trained Ws\[\d\] of train_mlp
+"""
+
+
+def train_mlp(X, y, hidden=(32,), activation="tanh", lr=0.02, epochs=300, batch_size=16, seed=0):
+    model = MLP([X.shape[1], *hidden, y.shape[1]], activation, np.random.default_rng(seed))
+    shuffle = np.random.default_rng(seed + 1)
+    losses = []
+    for epoch in range(epochs):
+        order = shuffle.permutation(len(X))
+        for start in range(0, len(X) - batch_size + 1, batch_size):
+            batch = order[start : start + batch_size]
+            loss, grad = mse_loss(model.forward(X[batch]), y[batch])
+            model.backward(grad)
+            model.step(lr)
+        losses.append(mse_loss(model.forward(X), y)[0])
+    return model, losses

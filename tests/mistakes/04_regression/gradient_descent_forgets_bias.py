@@ -1,0 +1,19 @@
+r"""Gradient descent updates w but never b, so the intercept stays at 0.
+
+cell: gradient_descent
+loses: test_gradient_descent
+symptom: reaches a validation RMSE of .*the least-squares optimum is
+"""
+
+
+def fit_gradient_descent(X, y, lr, steps, X_val=None, y_val=None):
+    w = np.zeros(X.shape[1])
+    b = 0.0
+    train_losses, val_losses = [], []
+    for step in range(steps):
+        _, dw, db = linear_loss_and_grad(w, b, X, y)
+        w = w - lr * dw
+        train_losses.append(linear_loss_and_grad(w, b, X, y)[0])
+        if X_val is not None:
+            val_losses.append(linear_loss_and_grad(w, b, X_val, y_val)[0])
+    return w, b, train_losses, val_losses

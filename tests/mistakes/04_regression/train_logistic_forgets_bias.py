@@ -1,0 +1,19 @@
+r"""Training updates w but never b.
+
+cell: train_logistic
+loses: test_train_logistic
+symptom: ends at a regularised loss of .*the minimum is
+"""
+
+
+def train_logistic(X, y, lam, lr, steps, X_val=None, y_val=None):
+    w = np.zeros(X.shape[1])
+    b = 0.0
+    train_accuracies, val_accuracies = [], []
+    for step in range(steps):
+        _, dw, db = logistic_loss_and_grad(w, b, X, y, lam)
+        w = w - lr * dw
+        train_accuracies.append(accuracy(predict_labels(X, w, b), y))
+        if X_val is not None:
+            val_accuracies.append(accuracy(predict_labels(X_val, w, b), y_val))
+    return w, b, train_accuracies, val_accuracies

@@ -18,12 +18,17 @@ fi
     -c constraints.txt -e ".[grading,dev]" 2>&1 | grep -v "is ignored: it is neither" || true
 .venv/bin/python -c "import dlcourse, nbgrader, torch" 
 
-if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null 2>&1; then
+# Debian packages: the FashionMNIST files (assignment 05) and Chromium (the
+# browser test of the feedback pages)
+missing=()
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
-        (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
-            || echo "note: could not install dataset-fashion-mnist; 05_fashion_mnist will need FASHION_MNIST_DIR"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+            || echo "note: could not install ${missing[*]}"
     else
-        echo "note: run 'sudo apt-get install dataset-fashion-mnist' for assignment 05"
+        echo "note: run 'sudo apt-get install ${missing[*]}' (FashionMNIST data, browser tests)"
     fi
 fi
 echo "installed: $(.venv/bin/python -c 'import torch, nbgrader, numpy; print(f"torch {torch.__version__}, nbgrader {nbgrader.__version__}, numpy {numpy.__version__}")')"

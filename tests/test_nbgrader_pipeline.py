@@ -49,9 +49,11 @@ def graded_course(tmp_path_factory):
     shutil.copy(ROOT / "nbgrader_config.py", root)
     assert _nbgrader(root, "generate_assignment", A, "--force").returncode == 0
 
+    # the bundled demo: the reference (demo_ada), the blank release
+    # (demo_blank) and two catalogued mistakes (demo_grace)
+    for demo in (ROOT / "submitted").glob(f"demo_*/{A}"):
+        shutil.copytree(demo, root / "submitted" / demo.parent.name / A)
     reference = filled_submission(release_notebook(A), source_notebook(A))
-    _submit(root, "ada", reference)
-    _submit(root, "blank", nbformat.read(str(release_notebook(A)), as_version=4))
 
     # a student who copied a graded cell and an answer cell to the end
     dup = copy.deepcopy(reference)
@@ -74,8 +76,14 @@ def graded_course(tmp_path_factory):
             cell.source = "print(4.0)\n4.0"
     _submit(root, "cheat", cheat)
 
+    # a notebook nbgrader itself cannot read: that student cannot be graded,
+    # the others must be
+    broken = root / "submitted" / "broken" / A
+    broken.mkdir(parents=True)
+    (broken / f"{A}.ipynb").write_text('{"cells": [ this is not json')
+
     proc = _nbgrader(root, "autograde", A, "--force")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "broken" in proc.stdout + proc.stderr
     feedback = _nbgrader(root, "generate_feedback", A, "--force")
     assert feedback.returncode == 0, feedback.stderr[-3000:]
     return root, proc.stdout + proc.stderr
@@ -97,14 +105,14 @@ def _autograded(grades: dict) -> dict:
 
 def test_reference_earns_every_autograded_point(graded_course):
     root, _ = graded_course
-    grades = _autograded(_grades(root, "ada"))
+    grades = _autograded(_grades(root, "demo_ada"))
     assert len(grades) == 10
     assert all(score == points for score, points in grades.values()), grades
 
 
 def test_blank_release_earns_zero(graded_course):
     root, _ = graded_course
-    assert {score for score, _ in _autograded(_grades(root, "blank")).values()} == {0.0}
+    assert {score for score, _ in _autograded(_grades(root, "demo_blank")).values()} == {0.0}
 
 
 def test_duplicated_cells_do_not_abort_the_batch(graded_course):
@@ -121,7 +129,7 @@ def test_printed_or_returned_numbers_earn_nothing(graded_course):
 
 def test_scores_and_reports_are_written_into_graded_cells(graded_course):
     root, _ = graded_course
-    nb = nbformat.read(str(root / "autograded" / "blank" / A / f"{A}.ipynb"), as_version=4)
+    nb = nbformat.read(str(root / "autograded" / "demo_blank" / A / f"{A}.ipynb"), as_version=4)
     cell = nb.cells[_graded_index(nb, "test_linear")]
     kinds = [o.output_type for o in cell.outputs]
     assert kinds == ["stream", "execute_result"]
@@ -146,11 +154,190 @@ def test_feedback_hides_graders_solutions_and_tracebacks(graded_course):
         for line in path.read_text().splitlines()
         if len(line.strip()) > 25 and not line.strip().startswith(("#", '"""', "import", "from"))
     }
-    for student in ("ada", "blank", "dup", "cheat"):
+    solution_lines = _solution_lines()
+    for student in ("demo_ada", "demo_blank", "demo_grace", "dup", "cheat"):
         html = (root / "feedback" / student / A / f"{A}.html").read_text()
+        submitted = (root / "submitted" / student / A / f"{A}.ipynb").read_text()
+        # a solution line may appear only where the student wrote it
+        shown = [
+            line for line in solution_lines if _html_escape(line) in html and line not in submitted
+        ]
+        assert not shown, f"{student}: solution code in feedback: {shown[:3]}"
         assert "Hidden checks for" in html
         assert "BEGIN SOLUTION" not in html and "HIDDEN TESTS" not in html
         assert "Traceback (most recent call last)" not in html
         assert "site-packages" not in html and "/graders/" not in html
         leaked = [line for line in grader_lines if line in html]
         assert not leaked, f"{student}: grader code in feedback: {leaked[:3]}"
+
+
+def _html_escape(line: str) -> str:
+    import html
+
+    return html.escape(line, quote=False)
+
+
+def _solution_lines() -> set[str]:
+    """Lines between BEGIN and END SOLUTION in the source notebook."""
+    nb = nbformat.read(str(source_notebook(A)), as_version=4)
+    lines, inside = set(), False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if "BEGIN SOLUTION" in line:
+                inside = True
+            elif "END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) > 12:
+                lines.add(line.strip())
+    return lines
+
+
+def test_cell_export_tells_zero_from_ungradable(graded_course):
+    from dlcourse.reports.cell_export import GRADED, MANUAL, UNGRADABLE, cell_rows, to_csv
+
+    root, _ = graded_course
+    rows = cell_rows(root, A)
+    by = {(r["student"], r["cell"]): r for r in rows}
+    assert {r["student"] for r in rows} == {
+        "demo_ada",
+        "demo_blank",
+        "demo_grace",
+        "dup",
+        "cheat",
+        "broken",
+    }
+    blank = by[("demo_blank", "test_linear")]
+    assert (
+        blank["status"] == GRADED
+        and blank["score"] == 0.0
+        and "NotImplementedError" in blank["failed_checks"]
+    )
+    assert (
+        by[("demo_ada", "test_linear")]["score"] == 4.0
+        and by[("demo_ada", "test_linear")]["failed_checks"] == ""
+    )
+    assert by[("demo_ada", "theory_sigmoid")]["status"] == MANUAL
+    # demo_grace's two mistakes, each in its own cell
+    assert (
+        by[("demo_grace", "test_mse")]["score"] == 0.0
+        and "mse_loss" in by[("demo_grace", "test_mse")]["failed_checks"]
+    )
+    assert "relu_grad(0) must be 0" in by[("demo_grace", "test_activations")]["failed_checks"]
+    assert by[("demo_grace", "test_linear")]["score"] == 4.0
+    broken = by[("broken", "test_linear")]
+    assert (
+        broken["status"] == UNGRADABLE
+        and broken["score"] == ""
+        and "could not autograde" in broken["reason"]
+    )
+    text = to_csv(rows)
+    assert (
+        text.splitlines()[0]
+        == "student,assignment,notebook,cell,max_score,score,status,reason,failed_checks"
+    )
+    assert len(text.splitlines()) == 1 + 6 * 13
+
+
+def test_gradescope_results(graded_course):
+    from dlcourse.reports.gradescope import gradescope_results
+    from dlcourse.reports.store import read_report
+
+    root, _ = graded_course
+    full = gradescope_results(read_report(root, A, "demo_ada", A))
+    assert full["score"] == pytest.approx(22.0)
+    assert sum(t["max_score"] for t in full["tests"]) == pytest.approx(22.0)
+    assert all(
+        set(t) == {"name", "score", "max_score", "output", "visibility"} for t in full["tests"]
+    )
+    assert all(t["visibility"] == "visible" for t in full["tests"])
+    blank = gradescope_results(read_report(root, A, "demo_blank", A))
+    assert blank["score"] == 0 and all("NotImplementedError" in t["output"] for t in blank["tests"])
+    ungradable = gradescope_results(
+        {"error": "the hidden graders did not finish within 900 s", "cells": {}}
+    )
+    assert ungradable["score"] == 0 and "could not be graded" in ungradable["output"]
+
+
+def test_course_summary(graded_course):
+    from dlcourse.reports.summary import write_summary
+
+    root, _ = graded_course
+    page = write_summary(root)
+    text = page.read_text()
+    assert "<h2>02_layers</h2>" in text and "6 students" in text
+    assert (page.parent / "02_layers.png").stat().st_size > 10_000
+    # the blank and the cheating student fail every check of test_linear;
+    # a check run on several inputs counts each student once
+    assert (
+        "<td>test_linear: W has shape (d_in, d_out) and b is a zero vector of shape (d_out,).</td><td>2</td>"
+        in text
+    )
+    assert (
+        "<td>test_activations: relu_grad is 0 at exactly z = 0 (the course&#x27;s convention).</td><td>3</td>"
+        in text
+    )
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: scripts/install.sh installs Debian's chromium")
+        pytest.skip("chromium is not installed")
+    return path
+
+
+def _browse(page: Path, tmp: Path, *args: str) -> tuple[str, list[str]]:
+    """Render ``page`` in headless Chromium: (stdout, script errors logged)."""
+    proc = subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", *args, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    errors = [
+        line for line in proc.stderr.splitlines() if ":CONSOLE" in line and "Uncaught" in line
+    ]
+    return proc.stdout, errors
+
+
+def test_browser_catches_script_errors(tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text("<html><body><script>not_defined_anywhere();</script></body></html>")
+    _, errors = _browse(page, tmp_path, "--dump-dom")
+    assert errors and "not_defined_anywhere" in errors[0]
+
+
+@pytest.mark.parametrize("student", ["demo_ada", "demo_blank"])
+def test_feedback_page_in_a_real_browser(graded_course, tmp_path, student):
+    import matplotlib.image
+
+    root, _ = graded_course
+    page = root / "feedback" / student / A / f"{A}.html"
+    dom, errors = _browse(page, tmp_path, "--dump-dom")
+    assert not errors, errors
+    expected = {"demo_ada": "Score: 22.0 / 27.0", "demo_blank": "Score: 0.0 / 27.0"}[student]
+    assert expected in dom
+    assert "Hidden checks for test_linear" in dom
+    if student == "demo_blank":
+        assert "FAILED W has shape (d_in, d_out)" in dom and "NotImplementedError" in dom
+    shot = tmp_path / "page.png"
+    _, errors = _browse(page, tmp_path, "--window-size=1100,1600", f"--screenshot={shot}")
+    assert not errors, errors
+    pixels = matplotlib.image.imread(str(shot))
+    assert pixels.shape[:2] == (1600, 1100)
+    assert pixels.std() > 0.05, "the screenshot is blank"

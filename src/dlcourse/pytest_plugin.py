@@ -262,11 +262,16 @@ def pytest_runtest_makereport(item, call):
         if report.skipped:
             kind, message = "skipped", ""
         doc = (item.obj.__doc__ or "").strip().splitlines() if hasattr(item, "obj") else []
+        check = doc[0] if doc else item.name
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            # the same check on several inputs: say which one
+            check += f" [{callspec.id}]"
         item.config._dlcourse.results.append(
             {
                 "nodeid": item.nodeid,
                 "name": item.name,
-                "check": doc[0] if doc else item.name,
+                "check": check,
                 "grade_id": marker.args[0],
                 "weight": float(marker.kwargs.get("weight", 1.0)),
                 "outcome": kind,

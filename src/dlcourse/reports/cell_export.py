@@ -17,7 +17,17 @@ GRADED = "graded"
 UNGRADABLE = "could not be graded"
 MANUAL = "needs manual grading"
 MISSING = "not submitted"
-COLUMNS = ["student", "assignment", "notebook", "cell", "max_score", "score", "status", "reason", "failed_checks"]
+COLUMNS = [
+    "student",
+    "assignment",
+    "notebook",
+    "cell",
+    "max_score",
+    "score",
+    "status",
+    "reason",
+    "failed_checks",
+]
 
 
 def _submitted(root: Path, assignment: str) -> set[str]:
@@ -35,12 +45,13 @@ def cell_rows(root: Path, assignment: str) -> list[dict]:
         source = gb.find_assignment(assignment)
         cells = [(nb.name, cell) for nb in source.notebooks for cell in nb.grade_cells]
         students = sorted({s.id for s in gb.students} | _submitted(root, assignment))
+        submitted = _submitted(root, assignment)
         for student in students:
             try:
                 gb.find_submission(assignment, student)
-                autograded = True
+                in_gradebook = True
             except MissingEntry:
-                autograded = False
+                in_gradebook = False
             for nb_name, cell in cells:
                 row = {
                     "student": student,
@@ -54,26 +65,40 @@ def cell_rows(root: Path, assignment: str) -> list[dict]:
                     "failed_checks": "",
                     "_failed_names": [],
                 }
-                if not autograded:
-                    submitted = student in _submitted(root, assignment)
-                    row["status"] = UNGRADABLE if submitted else MISSING
-                    if submitted:
-                        row["reason"] = "nbgrader could not autograde this submission (see the autograde log)"
-                    rows.append(row)
-                    continue
-                grade = gb.find_grade(cell.name, nb_name, assignment, student)
-                report = read_report(root, assignment, student, nb_name) if has_graders else None
-                reason = ungradable_reason(report) if has_graders and cell.cell_type == "code" else None
-                if grade.needs_manual_grade:
-                    row["status"] = MANUAL
-                elif reason:
-                    row["status"], row["reason"] = UNGRADABLE, reason
+                autograded = root / "autograded" / student / assignment / f"{nb_name}.ipynb"
+                if student not in submitted and not in_gradebook:
+                    row["status"] = MISSING
+                elif not in_gradebook or not autograded.exists():
+                    # nbgrader itself failed on this notebook: its gradebook
+                    # entries, if any, are placeholders, not grades
+                    row["status"] = UNGRADABLE
+                    row["reason"] = (
+                        "nbgrader could not autograde this notebook (see the autograde log)"
+                    )
                 else:
-                    row["score"] = grade.score
-                if report and cell.name in report.get("cells", {}):
-                    failed = [c for c in report["cells"][cell.name]["checks"] if c["outcome"] != "passed"]
-                    row["failed_checks"] = " | ".join(c["message"] for c in failed)
-                    row["_failed_names"] = [c["check"] for c in failed]
+                    grade = gb.find_grade(cell.name, nb_name, assignment, student)
+                    report = (
+                        read_report(root, assignment, student, nb_name) if has_graders else None
+                    )
+                    reason = (
+                        ungradable_reason(report)
+                        if has_graders and cell.cell_type == "code"
+                        else None
+                    )
+                    if reason:
+                        row["status"], row["reason"] = UNGRADABLE, reason
+                    elif grade.needs_manual_grade:
+                        row["status"] = MANUAL
+                    else:
+                        row["score"] = grade.score
+                    if report and cell.name in report.get("cells", {}):
+                        failed = [
+                            c
+                            for c in report["cells"][cell.name]["checks"]
+                            if c["outcome"] != "passed"
+                        ]
+                        row["failed_checks"] = " | ".join(c["message"] for c in failed)
+                        row["_failed_names"] = [c["check"] for c in failed]
                 rows.append(row)
     return rows
 

@@ -19,12 +19,18 @@ def _assignments(root: Path) -> list[str]:
         return sorted(a.name for a in gb.assignments if a.submissions)
 
 
+def _base(check: str) -> str:
+    """A check's name without the input it ran on ("... [relu]")."""
+    return check.rsplit(" [", 1)[0] if check.endswith("]") else check
+
+
 def write_summary(root: Path, out: Path | None = None) -> Path:
     """Write ``reports/summary/index.html`` (and its PNGs); returns the page."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     root = Path(root)
     out = Path(out or root / "reports" / "summary")
@@ -33,19 +39,41 @@ def write_summary(root: Path, out: Path | None = None) -> Path:
     for assignment in _assignments(root):
         rows = cell_rows(root, assignment)
         students = sorted({r["student"] for r in rows})
-        totals = {s: sum(float(r["score"] or 0) for r in rows if r["student"] == s) for s in students}
-        maximum = sum(float(r["max_score"]) for r in rows if r["student"] == students[0]) if students else 0
+        totals = {
+            s: sum(float(r["score"] or 0) for r in rows if r["student"] == s) for s in students
+        }
+        maximum = (
+            sum(float(r["max_score"]) for r in rows if r["student"] == students[0])
+            if students
+            else 0
+        )
         cells = list(dict.fromkeys(r["cell"] for r in rows))
         full = {}
         for cell in cells:
             graded = [r for r in rows if r["cell"] == cell and r["status"] == GRADED]
-            full[cell] = (sum(1 for r in graded if float(r["score"]) >= float(r["max_score"])) / len(graded)) if graded else None
-        failures = Counter(f"{r['cell']}: {name}" for r in rows for name in r["_failed_names"])
+            full[cell] = (
+                (sum(1 for r in graded if float(r["score"]) >= float(r["max_score"])) / len(graded))
+                if graded
+                else None
+            )
+        # students, not tests: a check run on several inputs counts once
+        pairs = {
+            (r["student"], f"{r['cell']}: {_base(name)}")
+            for r in rows
+            for name in r["_failed_names"]
+        }
+        failures = Counter(name for _, name in pairs)
 
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6))
-        ax1.hist(list(totals.values()), bins=min(10, max(3, len(students))), range=(0, maximum or 1), color="#4c72b0")
+        ax1.hist(
+            list(totals.values()),
+            bins=min(10, max(3, len(students))),
+            range=(0, maximum or 1),
+            color="#4c72b0",
+        )
         ax1.set_xlabel(f"total score (of {maximum:g})")
         ax1.set_ylabel("students")
+        ax1.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax1.set_title(f"{assignment}: total scores")
         shown = [c for c in cells if full[c] is not None]
         ax2.barh(shown, [full[c] for c in shown], color="#55a868")
@@ -58,9 +86,13 @@ def write_summary(root: Path, out: Path | None = None) -> Path:
         fig.savefig(png, dpi=110)
         plt.close(fig)
 
-        top = "".join(
-            f"<tr><td>{html.escape(name)}</td><td>{count}</td></tr>" for name, count in failures.most_common(10)
-        ) or "<tr><td colspan=2>no failed checks</td></tr>"
+        top = (
+            "".join(
+                f"<tr><td>{html.escape(name)}</td><td>{count}</td></tr>"
+                for name, count in failures.most_common(10)
+            )
+            or "<tr><td colspan=2>no failed checks</td></tr>"
+        )
         sections.append(
             f"<section><h2>{html.escape(assignment)}</h2>"
             f"<p>{len(students)} students; mean total {sum(totals.values()) / max(len(totals), 1):.1f} of {maximum:g}</p>"

@@ -116,7 +116,9 @@ class Sandbox:
                 try:
                     ready = self._read(time.monotonic() + self.start_timeout, "starting")
                     if not ready.get("ready"):
-                        raise StudentError(str(ready.get("error", "no ready message")), "infrastructure")
+                        raise StudentError(
+                            str(ready.get("error", "no ready message")), "infrastructure"
+                        )
                     break
                 except StudentError as exc:
                     self.close()

@@ -7,6 +7,7 @@
     dlcourse export ASSIGNMENT          per-student, per-cell CSV with status
     dlcourse summary                    course summary page (histograms, failures)
     dlcourse gradescope NOTEBOOK        grade one notebook into results.json
+    dlcourse batch ASSIGNMENT           grade a whole class: pre-flight, workers, resume
     dlcourse demo                       all of the above on the bundled demo
 
 Importing this module imports neither nbgrader nor torch: nbgrader runs as a
@@ -138,6 +139,41 @@ def gradescope(root: Path, notebook: Path, name: str, out: Path) -> dict:
     return results
 
 
+def batch(root: Path, args) -> int:
+    """The batch command; returns the exit status (1: some submission could not
+    be graded, 2: the pre-flight failed)."""
+    from dlcourse.batch import PreflightError, run_batch
+
+    try:
+        summary = run_batch(
+            root,
+            args.assignment,
+            workers=args.workers,
+            redo=args.redo,
+            students=args.students,
+            extra_args=args.nbgrader_args,
+            check_reference=not args.skip_preflight,
+        )
+    except PreflightError as exc:
+        print(f"pre-flight failed: {exc}")
+        return 2
+    for student, info in summary["students"].items():
+        line = f"{student:24s} {info['status']:20s} {info['total']:6g}"
+        if info["reason"]:
+            line += f"  {info['reason']}"
+        if info["notes"]:
+            line += f"  ({'; '.join(info['notes'])})"
+        print(line)
+    print(
+        f"{len(summary['students'])} submissions in {summary['seconds']} s with {summary['workers']} workers; "
+        f"report: reports/{args.assignment}/batch.csv"
+    )
+    if summary["ungradable"]:
+        print(f"could not be graded: {', '.join(summary['ungradable'])}")
+        return 1
+    return 0
+
+
 def demo(root: Path) -> None:
     """Release every assignment, autograde the bundled demo submissions,
     print the score tables and write feedback."""
@@ -186,6 +222,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("notebook", type=Path)
     p.add_argument("--assignment", required=True)
     p.add_argument("--out", type=Path, default=Path("results.json"))
+    p = sub.add_parser(
+        "batch", help="grade every submission: pre-flight, parallel workers, resume, reports"
+    )
+    p.add_argument("assignment")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel submissions (default: CPU count, at most 4)",
+    )
+    p.add_argument("--redo", action="store_true", help="grade again what was already graded")
+    p.add_argument(
+        "--student", action="append", dest="students", help="only this student (repeatable)"
+    )
+    p.add_argument("--skip-preflight", action="store_true", help="do not grade the reference first")
+    p.add_argument(
+        "nbgrader_args",
+        nargs="*",
+        help="extra nbgrader options after --, e.g. -- --Execute.timeout=30",
+    )
     sub.add_parser("demo", help="release, autograde the demo submissions, print scores, feedback")
     args = parser.parse_args(argv)
     root = course_root()
@@ -207,6 +263,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "gradescope":
         results = gradescope(root, args.notebook.resolve(), args.assignment, args.out)
         print(f"{args.out}: {results['score']:g} points")
+    elif args.command == "batch":
+        raise SystemExit(batch(root, args))
     elif args.command == "demo":
         demo(root)
 

@@ -26,8 +26,9 @@ def gradescope_results(report: dict, visibility: str = "visible") -> dict:
             tests.append(
                 {
                     "name": f"{grade_id}: {check['check']}",
-                    "score": round(earned, 4),
-                    "max_score": round(share, 4),
+                    # unrounded, so the shares add up to the cell's points
+                    "score": earned,
+                    "max_score": share,
                     "output": reason or check.get("message", ""),
                     "visibility": visibility,
                 }

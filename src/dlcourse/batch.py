@@ -1,0 +1,432 @@
+"""Grading a whole class: pre-flight, parallel workers, resume, reports.
+
+    dlcourse batch 02_layers --workers 2
+
+1. Pre-flight: a submission made from the reference solution is autograded in
+   a scratch copy of the course; unless it earns every autograded point,
+   nothing is graded and the message says what is wrong.
+2. Every submission is autograded by the stock ``nbgrader autograde
+   ASSIGNMENT --student S`` in its own process, ``workers`` at a time. Each
+   writes only its own rows of the gradebook (SQLite serialises the writes;
+   a run that meets a locked database is retried), so the scores equal a
+   sequential run's. One submission's crash, timeout or garbage never stops
+   the others.
+3. Work already graded (the submission unchanged since) is skipped unless
+   ``redo``; an interrupted batch resumes where it stopped.
+4. ``reports/<assignment>/batch.csv`` (per student and graded cell) and
+   ``batch.json`` (per student) tell "earned 0" from "could not be graded",
+   with the reason in words. The command exits non-zero when any submission
+   could not be graded, after grading all the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STUDENT_TIMEOUT = 3600.0
+
+# nbgrader's log lines, turned into reasons a person can act on
+REASONS = [
+    (
+        r"DeadKernelError|Kernel died|kernel .* died",
+        "the notebook's kernel died while running it (it exited, crashed or hit a memory limit)",
+    ),
+    (
+        r"NotJSONError|Notebook does not appear to be JSON|Unreadable Notebook|JSONDecodeError|is not valid",
+        "the notebook file is not a readable notebook (invalid JSON or format)",
+    ),
+    (
+        r"No notebooks found|Skipping unknown notebook",
+        "no notebook with the assignment's name was submitted (renamed or missing)",
+    ),
+    (r"database is locked", "the gradebook was busy (retried)"),
+    (r"UnicodeDecodeError|codec can't decode", "the notebook file is not UTF-8 text"),
+    (
+        r"SchemaTooOld|SchemaTooNew|Notebook validation|ValidationError",
+        "the notebook does not follow the notebook format",
+    ),
+]
+
+
+@dataclass
+class StudentResult:
+    student: str
+    status: str  # "graded" | "could not be graded" | "skipped"
+    reason: str = ""
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class PreflightError(RuntimeError):
+    """The grading environment cannot grade the reference correctly."""
+
+
+def _env() -> dict:
+    bindir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+
+
+def _nbgrader(
+    root: Path, args: list[str], log: Path | None = None, timeout: float = STUDENT_TIMEOUT
+) -> tuple[int, str]:
+    """Run nbgrader in ``root``; returns (exit status, its output). The whole
+    process group is killed on timeout so no kernel is left behind."""
+    exe = shutil.which("nbgrader", path=_env()["PATH"]) or "nbgrader"
+    proc = subprocess.Popen(
+        [exe, *args],
+        cwd=root,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        output += f"\n[dlcourse] nbgrader did not finish within {timeout:.0f} s and was stopped\n"
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(output)
+    return proc.returncode, output
+
+
+def reason_from_log(output: str) -> str:
+    errors = [line for line in output.splitlines() if "ERROR" in line or "Error" in line]
+    for pattern, sentence in REASONS:
+        if re.search(pattern, output):
+            return sentence
+    if "did not finish within" in output:
+        return "grading this notebook took too long and was stopped"
+    return errors[-1].strip()[:300] if errors else "nbgrader failed on this notebook (see its log)"
+
+
+# ----------------------------------------------------------------- pre-flight
+def preflight(root: Path, assignment: str) -> float:
+    """Grade the reference solution in a scratch course. Returns the seconds it
+    took; raises PreflightError with what is wrong."""
+    import nbformat
+
+    from dlcourse.filled_submission import filled_submission
+
+    problems = _environment_problems(root, assignment)
+    if problems:
+        raise PreflightError("; ".join(problems))
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="dlcourse-preflight-") as tmp:
+        scratch = Path(tmp)
+        shutil.copytree(root / "source" / assignment, scratch / "source" / assignment)
+        if (root / "graders" / assignment).is_dir():
+            shutil.copytree(
+                root / "graders" / assignment,
+                scratch / "graders" / assignment,
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
+        shutil.copy(root / "nbgrader_config.py", scratch)
+        code, out = _nbgrader(scratch, ["generate_assignment", assignment, "--force"])
+        if code:
+            raise PreflightError(
+                f"nbgrader could not generate {assignment}: {reason_from_log(out)}"
+            )
+        release = scratch / "release" / assignment / f"{assignment}.ipynb"
+        source = scratch / "source" / assignment / f"{assignment}.ipynb"
+        folder = scratch / "submitted" / "preflight" / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(filled_submission(release, source), str(folder / f"{assignment}.ipynb"))
+        code, out = _nbgrader(scratch, ["autograde", assignment, "--force"])
+        missing = _not_full_marks(scratch, assignment, "preflight")
+        if code or missing:
+            detail = ", ".join(missing) if missing else reason_from_log(out)
+            raise PreflightError(
+                f"the reference solution of {assignment} does not earn full marks here ({detail}); "
+                "nothing was graded. Check the grading environment (scripts/install.sh) and the log:\n"
+                + "\n".join(out.splitlines()[-15:])
+            )
+    return time.perf_counter() - start
+
+
+def _environment_problems(root: Path, assignment: str) -> list[str]:
+    problems = []
+    if shutil.which("alembic", path=_env()["PATH"]) is None:
+        problems.append(
+            "alembic is not on PATH (install the grading environment: bash scripts/install.sh)"
+        )
+    if not (root / "source" / assignment / f"{assignment}.ipynb").exists():
+        problems.append(f"source/{assignment}/{assignment}.ipynb does not exist")
+    pins = _pins(root)
+    for module in ("torch", "numpy", "nbgrader"):
+        if module not in pins:
+            continue
+        try:
+            version = __import__(module).__version__
+        except ImportError:
+            problems.append(f"{module} is not installed (bash scripts/install.sh)")
+            continue
+        if version.split("+")[0] != pins[module]:
+            problems.append(
+                f"{module} {version} is installed but the course pins {pins[module]} (bash scripts/install.sh)"
+            )
+    if assignment.startswith("05") and not _fashion_mnist_available():
+        problems.append(
+            "the FashionMNIST files are missing (apt-get install dataset-fashion-mnist)"
+        )
+    return problems
+
+
+def _pins(root: Path) -> dict[str, str]:
+    pins = {}
+    path = root / "constraints.txt"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, sep, version = line.strip().partition("==")
+            if sep and not name.startswith("#"):
+                pins[name.lower()] = version
+    return pins
+
+
+def _fashion_mnist_available() -> bool:
+    folder = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def _not_full_marks(root: Path, assignment: str, student: str) -> list[str]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return ["no grades were recorded"]
+        short = []
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                if grade.cell_type == "code" and grade.score != grade.max_score:
+                    short.append(f"{grade.name}: {grade.score} of {grade.max_score}")
+        return short
+
+
+# ---------------------------------------------------------------------- batch
+def submissions(root: Path, assignment: str) -> list[str]:
+    return sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}") if p.is_dir())
+
+
+def _fingerprint(folder: Path) -> str:
+    """Changes whenever any submitted file changes."""
+    parts = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            parts.append(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "|".join(parts)
+
+
+class _State:
+    """reports/<assignment>/batch-state.json: what was graded, from which files."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lock = threading.Lock()
+        try:
+            self.data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+
+    def done(self, student: str, fingerprint: str) -> bool:
+        entry = self.data.get(student)
+        return bool(entry and entry["fingerprint"] == fingerprint and entry["status"] == "graded")
+
+    def record(self, result: StudentResult, fingerprint: str) -> None:
+        with self.lock:
+            self.data[result.student] = {
+                "status": result.status,
+                "reason": result.reason,
+                "fingerprint": fingerprint,
+            }
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.data, indent=1))
+            os.replace(tmp, self.path)
+
+
+class Progress:
+    """One line on a terminal: done/total, the current student, rate, time left.
+    Silent when the stream is not a terminal."""
+
+    def __init__(self, total: int, stream=None):
+        self.total = total
+        self.done = 0
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.active = self.stream.isatty()
+        self.lock = threading.Lock()
+
+    def update(self, student: str) -> None:
+        with self.lock:
+            self.done += 1
+            if not self.active:
+                return
+            elapsed = time.monotonic() - self.start
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+            left = (self.total - self.done) / rate if rate else 0.0
+            width = 24
+            filled = int(width * self.done / max(self.total, 1))
+            bar = "#" * filled + "." * (width - filled)
+            self.stream.write(
+                f"\r[{bar}] {self.done}/{self.total}  {student[:20]:20s}  "
+                f"{rate * 60:5.1f}/min  about {left / 60:4.1f} min left "
+            )
+            if self.done == self.total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+
+def _grade_one(
+    root: Path, assignment: str, student: str, extra: list[str], timeout: float
+) -> StudentResult:
+    log = root / "reports" / assignment / student / "autograde.log"
+    start = time.perf_counter()
+    args = ["autograde", assignment, "--student", student, "--force", *extra]
+    for _attempt in range(3):
+        code, out = _nbgrader(root, args, log, timeout)
+        if "database is locked" not in out:
+            break
+        time.sleep(1.0)
+    seconds = time.perf_counter() - start
+    notes = []
+    if "exists multiple times" in out:
+        notes.append("a graded or answer cell was duplicated; the last copy was graded")
+    if "Skipping unknown notebook" in out:
+        notes.append("extra notebooks were ignored")
+    autograded = root / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if code == 0 and autograded.exists():
+        from dlcourse.reports.store import read_report, ungradable_reason
+
+        report = read_report(root, assignment, student, assignment)
+        reason = ungradable_reason(report) if (root / "graders" / assignment).is_dir() else None
+        if reason:
+            return StudentResult(student, "could not be graded", reason, seconds, notes)
+        return StudentResult(student, "graded", "", seconds, notes)
+    return StudentResult(student, "could not be graded", reason_from_log(out), seconds, notes)
+
+
+def _ensure_in_gradebook(root: Path, assignment: str) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        try:
+            gb.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    code, out = _nbgrader(root, ["generate_assignment", assignment, "--force"])
+    if code:
+        raise PreflightError(f"nbgrader could not generate {assignment}: {reason_from_log(out)}")
+
+
+def run_batch(
+    root: Path,
+    assignment: str,
+    workers: int | None = None,
+    redo: bool = False,
+    students: list[str] | None = None,
+    extra_args: list[str] | None = None,
+    check_reference: bool = True,
+    timeout: float = STUDENT_TIMEOUT,
+    progress_stream=None,
+) -> dict:
+    """Grade every submission of ``assignment``; returns the batch summary
+    (also written to reports/<assignment>/batch.json and batch.csv)."""
+    from dlcourse.reports.cell_export import cell_rows, to_csv
+
+    root = Path(root).resolve()
+    workers = workers or max(1, min(os.cpu_count() or 1, 4))
+    summary: dict = {"assignment": assignment, "workers": workers}
+    if check_reference:
+        summary["preflight_seconds"] = round(preflight(root, assignment), 1)
+    _ensure_in_gradebook(root, assignment)
+    state = _State(root / "reports" / assignment / "batch-state.json")
+    todo, results = [], {}
+    for student in students or submissions(root, assignment):
+        fingerprint = _fingerprint(root / "submitted" / student / assignment)
+        if not redo and state.done(student, fingerprint):
+            results[student] = StudentResult(student, "skipped", "already graded; unchanged since")
+        else:
+            todo.append((student, fingerprint))
+    progress = Progress(len(todo), progress_stream)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            pool.submit(_grade_one, root, assignment, student, list(extra_args or []), timeout): (
+                student,
+                fp,
+            )
+            for student, fp in todo
+        }
+        for future in as_completed(futures):
+            student, fingerprint = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - one student's failure never ends the batch
+                result = StudentResult(student, "could not be graded", f"internal error: {exc}")
+            results[student] = result
+            state.record(result, fingerprint)
+            progress.update(student)
+    summary["seconds"] = round(time.perf_counter() - start, 1)
+    rows = cell_rows(root, assignment)
+    per_student = {}
+    for student, result in sorted(results.items()):
+        mine = [r for r in rows if r["student"] == student]
+        status = result.status
+        if status == "skipped":
+            previous = state.data.get(student, {})
+            status = previous.get("status", "graded")
+        per_student[student] = {
+            "status": status,
+            "graded_now": result.status != "skipped",
+            "reason": result.reason if result.status != "skipped" else "",
+            "notes": result.notes,
+            "seconds": round(result.seconds, 1),
+            "total": sum(float(r["score"]) for r in mine if r["score"] not in ("", None)),
+            "cells": {
+                r["cell"]: {
+                    k: r[k] for k in ("score", "max_score", "status", "reason", "failed_checks")
+                }
+                for r in mine
+            },
+        }
+    summary["students"] = per_student
+    summary["ungradable"] = sorted(
+        s for s, v in per_student.items() if v["status"] == "could not be graded"
+    )
+    out = root / "reports" / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "batch.json").write_text(json.dumps(summary, indent=1))
+    batch_rows = [r for r in rows if r["student"] in per_student]
+    for r in batch_rows:
+        if (
+            per_student[r["student"]]["status"] == "could not be graded"
+            and r["status"] != "could not be graded"
+        ):
+            r["status"], r["reason"], r["score"] = (
+                "could not be graded",
+                per_student[r["student"]]["reason"],
+                "",
+            )
+    (out / "batch.csv").write_text(to_csv(batch_rows))
+    return summary

@@ -2,7 +2,9 @@
 
 Each graded cell is graded in a namespace where its own answer cells hold
 the student's code and every other answer cell holds the student's
-definitions *followed by* the reference solution. A mistake therefore costs
+definitions *followed by* the reference solution; the setup cells'
+definitions are restored at the end, so no answer cell can replace a helper
+the graders rely on. A mistake therefore costs
 points only in the cell it is made in (a broken ``softmax`` does not also
 sink the cross-entropy), while the student's own helpers stay defined.
 """
@@ -42,4 +44,11 @@ def program_for(grade_id: str, reference: Notebook, student: Notebook | None) ->
             helpers = definitions_only(strip_magics(student.answers[key]))
             cells.append(Cell(key, helpers, fatal=False))
         cells.append(Cell(key + REFERENCE_SUFFIX, ref_code))
+    # Locked setup code is the instructor's: graders may call its helpers as
+    # trusted tools (data makers, program evaluators), so a student's answer
+    # cell must not replace them. Its definitions are restored last.
+    for role, key in reference.order:
+        if role == "setup":
+            restored = definitions_only(strip_magics(reference.setup[key]))
+            cells.append(Cell(f"setup{REFERENCE_SUFFIX}", restored))
     return cells

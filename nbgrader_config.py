@@ -63,6 +63,8 @@ c.SandboxedKernelManager.limits = {
 # Per-cell time limit while nbgrader executes a notebook (honest cells take
 # seconds here; a runaway one is stopped).
 c.Execute.timeout = 120
+# a busy grading machine can take a while to start a confined kernel
+c.Execute.startup_timeout = 180
 c.Execute.interrupt_on_timeout = True
 
 # Feedback: hidden tests and tracebacks are stripped before rendering.

@@ -355,6 +355,8 @@ def run_batch(
     from dlcourse.reports.cell_export import cell_rows, to_csv
 
     root = Path(root).resolve()
+    # the gradebook, opened in this process too, runs alembic from PATH
+    os.environ["PATH"] = _env()["PATH"]
     workers = workers or max(1, min(os.cpu_count() or 1, 4))
     summary: dict = {"assignment": assignment, "workers": workers}
     if check_reference:

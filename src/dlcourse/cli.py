@@ -7,6 +7,7 @@
     dlcourse export ASSIGNMENT          per-student, per-cell CSV with status
     dlcourse summary                    course summary page (histograms, failures)
     dlcourse gradescope NOTEBOOK        grade one notebook into results.json
+    dlcourse gradescope-export A        results.json for every autograded submission
     dlcourse batch ASSIGNMENT           grade a whole class: pre-flight, workers, resume
     dlcourse demo                       all of the above on the bundled demo
 
@@ -174,6 +175,28 @@ def batch(root: Path, args) -> int:
     return 0
 
 
+def gradescope_export(root: Path, name: str) -> list[Path]:
+    """results.json for every autograded submission, from the stored reports:
+    ``reports/<assignment>/gradescope/<student>/results.json``."""
+    import json
+
+    from dlcourse.reports.gradescope import gradescope_results
+    from dlcourse.reports.store import read_report
+
+    written = []
+    for folder in (
+        sorted((root / "reports" / name).iterdir()) if (root / "reports" / name).is_dir() else []
+    ):
+        report = read_report(root, name, folder.name, name) if folder.is_dir() else None
+        if report is None:
+            continue
+        out = root / "reports" / name / "gradescope" / folder.name / "results.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(gradescope_results(report), indent=1))
+        written.append(out)
+    return written
+
+
 def demo(root: Path) -> None:
     """Release every assignment, autograde the bundled demo submissions,
     print the score tables and write feedback."""
@@ -197,6 +220,7 @@ def demo(root: Path) -> None:
         feedback(root, name)
         print(f"\nfeedback written to feedback/<student>/{name}/")
         print(f"per-cell export written to {export(root, name).relative_to(root)}")
+        gradescope_export(root, name)
     from dlcourse.reports.summary import write_summary
 
     print(f"course summary written to {write_summary(root).relative_to(root)}")
@@ -218,6 +242,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("assignment")
     p.add_argument("--out", type=Path)
     sub.add_parser("summary", help="course summary page with histograms (reports/summary/)")
+    p = sub.add_parser(
+        "gradescope-export", help="Gradescope results.json for every autograded submission"
+    )
+    p.add_argument("assignment")
     p = sub.add_parser("gradescope", help="grade one notebook and write Gradescope's results.json")
     p.add_argument("notebook", type=Path)
     p.add_argument("--assignment", required=True)
@@ -260,6 +288,9 @@ def main(argv: list[str] | None = None) -> None:
         from dlcourse.reports.summary import write_summary
 
         print(write_summary(root))
+    elif args.command == "gradescope-export":
+        for path in gradescope_export(root, args.assignment):
+            print(path.relative_to(root))
     elif args.command == "gradescope":
         results = gradescope(root, args.notebook.resolve(), args.assignment, args.out)
         print(f"{args.out}: {results['score']:g} points")

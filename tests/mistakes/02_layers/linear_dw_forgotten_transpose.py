@@ -2,7 +2,7 @@ r"""A forgotten transpose: dW computed as dY.T @ X.
 
 cell: linear_layer
 loses: test_linear
-symptom: dW stored by backward has shape \(4, 3\); expected \(3, 4\)|dW stored by backward has shape
+symptom: dW stored by backward \(X: \(\d+, 4\), W: \(4, 3\)\) has shape \(3, 4\); expected \(4, 3\)
 """
 
 

@@ -226,6 +226,16 @@ def _set_rlimits(limits: dict, applied: list, missing: list, base_processes: int
         missing.append(f"processes ({exc})")
 
 
+def _runtime_paths() -> list[str]:
+    """Folders this Python needs to keep running: its environment, its base
+    installation and this library."""
+    import sys
+
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    paths = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix), here}
+    return sorted(p for p in paths if os.path.isdir(p))
+
+
 def _forward_signals(child: int) -> None:
     """Pass interrupts on to the confined child (Jupyter interrupts a kernel
     by signalling the process it started, which is this one)."""
@@ -295,6 +305,12 @@ def enter(
             for path in writable:
                 path = os.path.realpath(path)
                 handles.append((os.open(path, os.O_PATH | os.O_DIRECTORY), path))
+            # the Python environment may live under /tmp (a CI checkout, say):
+            # it must stay visible, read-only, under the private /tmp
+            restore = []
+            for path in _runtime_paths():
+                if any(path == t or path.startswith(t + "/") for t in PRIVATE_TMP):
+                    restore.append((os.open(path, os.O_PATH | os.O_DIRECTORY), path))
             _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
             private = set()
             for path in PRIVATE_TMP:
@@ -316,6 +332,10 @@ def enter(
             os.chmod(empty, 0)
             for path in hidden_paths:
                 _hide(libc, os.path.abspath(path), empty)
+            for fd, path in restore:
+                os.makedirs(path, exist_ok=True)
+                _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+                os.close(fd)
             exposed = set()
             for fd, path in handles:
                 # mounted back from the handle taken before anything was

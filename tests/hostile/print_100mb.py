@@ -1,0 +1,18 @@
+"""100 MB of printed output from the softmax answer cell (rest = reference).
+
+expect: graded
+total: full
+measured: 22/22, but the autograded notebook is 104,904,464 bytes: LimitOutput caps the number of lines (1000), not bytes, and the output is 100 lines of 1 MB.
+known_problem: 100 MB of output is kept in autograded/<student>/02_layers/02_layers.ipynb and nbgrader generate_feedback then writes a 105,081,088-byte feedback/<student>/02_layers/02_layers.html (verified): LimitOutput does not bound the size of the outputs
+"""
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def make(release, reference):
+    _cell(
+        reference, "softmax"
+    ).source += "\n\nfor _i in range(100):\n    print('x' * (1024 * 1024 - 1))\n"
+    return {"02_layers.ipynb": reference}

@@ -1,0 +1,19 @@
+"""A loop at top level of the softmax answer cell that catches and ignores KeyboardInterrupt, so the timeout's interrupt does not stop it (rest = reference).
+
+expect: ungradable
+total: any
+reason: could not autograde
+measured: after 15 s nbgrader interrupts, the loop ignores it, nbclient raises CellTimeoutError "Timeout waiting for IOPub output" (nbgrader sets raise_on_iopub_timeout) and the notebook is dropped: could not be graded; the kernel was stopped, nothing left running; the batch went on (the case costs ~20 s).
+"""
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def make(release, reference):
+    _cell(reference, "softmax").source += (
+        "\n\nimport time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+        "    except KeyboardInterrupt:\n        print('ignoring the interrupt')\n"
+    )
+    return {"02_layers.ipynb": reference}

@@ -19,6 +19,7 @@ from nbgrader.preprocessors import (
 from dlcourse.nbgrader_ext.dedup import DeduplicateIdsSafely
 from dlcourse.nbgrader_ext.feedback import StripHiddenFeedback
 from dlcourse.nbgrader_ext.hidden_graders import HiddenGraders
+from dlcourse.nbgrader_ext.output_cap import CapOutputBytes
 from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -43,6 +44,7 @@ c.Autograde.autograde_preprocessors = [
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
+    CapOutputBytes,
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,

@@ -52,6 +52,10 @@ REASONS = [
         "no notebook with the assignment's name was submitted (renamed or missing)",
     ),
     (r"database is locked", "the gradebook was busy (retried)"),
+    (
+        r"get_existing_timestamp|Invalid timestamp|timestamp",
+        "the submission's timestamp.txt is unreadable, so nbgrader refused the submission",
+    ),
     (r"UnicodeDecodeError|codec can't decode", "the notebook file is not UTF-8 text"),
     (
         r"SchemaTooOld|SchemaTooNew|Notebook validation|ValidationError",

@@ -15,6 +15,7 @@ over TCP, and the log says so once.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -41,6 +42,9 @@ KERNEL_LIMITS = {
 _warned = False
 
 
+_created: list[str] = []
+
+
 def _ipc_base() -> Path:
     for base in (Path("/run/dlcourse"), Path.home() / ".cache" / "dlcourse" / "ipc"):
         try:
@@ -49,6 +53,14 @@ def _ipc_base() -> Path:
         except OSError:
             continue
     return Path(tempfile.gettempdir())
+
+
+@atexit.register
+def _remove_leftovers() -> None:
+    """nbgrader gives up on a notebook whose kernel died without cleaning up
+    the kernel manager: remove this process's socket folders at exit."""
+    for folder in _created:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -69,6 +81,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
         if root_user:
             self._ipc_dir = tempfile.mkdtemp(prefix="k", dir=_ipc_base())
+            _created.append(self._ipc_dir)
             self.transport = "ipc"
             self.ip = os.path.join(self._ipc_dir, "s")
             # the kernel's /tmp is private: its connection file lives here too

@@ -61,6 +61,8 @@ def test_mse_batch_invariance(student, rng):
         np.isclose(one, two),
         f"mse_loss changed from {one:.4g} to {two:.4g} when the batch was repeated: average over the batch instead of summing",
     )
+    # a constant is batch-invariant too: the value itself must be right
+    expect_close(one, float(np.mean((pred - y) ** 2)), "mse_loss value for shape (4, 2)")
 
 
 @graded("test_bce", weight=2)
@@ -90,6 +92,8 @@ def test_bce_clipping(student):
     expect_no_warnings(bce, "binary_cross_entropy at p = 0 and p = 1")
     expect_finite(loss, "binary_cross_entropy at p = 0 and p = 1 (clip p to [eps, 1 - eps])")
     expect_finite(grad, "the gradient of binary_cross_entropy at p = 0 and p = 1")
+    half, _ = _loss_and_grad(bce(np.full(4, 0.5), y), "binary_cross_entropy")
+    expect_close(half, np.log(2), "binary_cross_entropy at p = 0.5 (ln 2 for any labels)")
     expect_true(
         loss > 5,
         f"binary_cross_entropy of confident wrong predictions should be large; got {loss:.3g}",
@@ -109,6 +113,8 @@ def test_bce_batch_invariance(student, rng):
         np.isclose(one, two),
         f"binary_cross_entropy changed from {one:.4g} to {two:.4g} when the batch was repeated: average instead of summing",
     )
+    expected = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    expect_close(one, expected, "binary_cross_entropy value for 5 examples")
 
 
 @graded("test_softmax_ce", weight=3)

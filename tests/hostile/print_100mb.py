@@ -3,7 +3,7 @@
 expect: graded
 total: full
 measured: 22/22, but the autograded notebook is 104,904,464 bytes: LimitOutput caps the number of lines (1000), not bytes, and the output is 100 lines of 1 MB.
-known_problem: 100 MB of output is kept in autograded/<student>/02_layers/02_layers.ipynb and nbgrader generate_feedback then writes a 105,081,088-byte feedback/<student>/02_layers/02_layers.html (verified): LimitOutput does not bound the size of the outputs
+fixed: outputs are capped at 200 kB per cell (CapOutputBytes); before, the autograded notebook kept 104,904,464 bytes and the feedback page 105,081,088
 """
 
 

@@ -1,0 +1,176 @@
+"""A batch of broken and hostile submissions beside honest ones (tests/hostile/),
+graded with the batch command: each gets its own expected outcome in words,
+honest ones their exact scores, the gradebook stays consistent, no process
+is left behind, and no feedback page shows grader code or solutions."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from catalogue import load
+from course import ROOT, release_notebook, source_notebook
+
+from dlcourse.batch import run_batch
+from dlcourse.filled_submission import filled_submission
+
+A = "02_layers"
+# quick cases: each finishes within seconds (the runaway ones cost the
+# per-cell timeout each and run in the corpus tool, tests/hostile/_run_corpus.py)
+CASES = [
+    "honest_reference", "blank_release", "invalid_json", "empty_file", "nbformat3",
+    "graded_cell_duplicated", "answer_cell_to_markdown", "renamed_notebook", "extra_notebook",
+    "student_unicode", "sys_exit", "memory_bomb", "print_100mb", "read_course_files",
+    "read_gradebook", "write_gradebook", "attack_other_student", "network_connection",
+]  # fmt: skip
+
+
+def _entries():
+    entries = {e.name: e for e in load("hostile", "")}
+    return [entries[name] for name in CASES]
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(tmp_path_factory):
+    import importlib.util
+
+    root = tmp_path_factory.mktemp("hostile")
+    for name in ("source", "graders"):
+        shutil.copytree(
+            ROOT / name / A, root / name / A, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    students = {}
+    for entry in _entries():
+        spec = importlib.util.spec_from_file_location(
+            f"hostile_{entry.name}", ROOT / "tests" / "hostile" / f"{entry.name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        release = nbformat.read(str(release_notebook(A)), as_version=4)
+        reference = filled_submission(release_notebook(A), source_notebook(A))
+        student = entry.fields.get("student", entry.name)
+        folder = root / "submitted" / student / A
+        folder.mkdir(parents=True)
+        for filename, content in module.make(release, reference).items():
+            target = folder / filename
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            elif isinstance(content, str):
+                target.write_text(content)
+            else:
+                nbformat.write(content, str(target))
+        students[student] = entry
+    summary = run_batch(
+        root, A, workers=2, extra_args=["--Execute.timeout=60"], check_reference=False
+    )
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
+    subprocess.run(
+        ["nbgrader", "generate_feedback", A, "--force"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        timeout=1200,
+    )
+    return root, summary, students
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_submission_gets_its_expected_outcome(hostile_batch, case):
+    root, summary, students = hostile_batch
+    student = next(s for s, e in students.items() if e.name == case)
+    entry = students[student]
+    info = summary["students"][student]
+    expect = entry.fields["expect"].split()[0]
+    statuses = {cell["status"] for cell in info["cells"].values()}
+    if expect == "graded":
+        assert info["status"] == "graded", info
+    elif expect == "ungradable":
+        assert info["status"] == "could not be graded" and info["reason"], info
+    total = entry.fields.get("total", "any").split()[0]
+    if total == "full":
+        assert info["total"] == 22, info
+    elif total != "any":
+        assert info["total"] == float(total), info
+    if "reason" in entry.fields and expect != "manual":
+        words = " ".join(
+            [info["reason"]] + [c["failed_checks"] or "" for c in info["cells"].values()]
+        )
+        assert re.search(entry.fields["reason"], words), (entry.fields["reason"], words[:500])
+    assert statuses, info
+
+
+def test_honest_submission_beside_hostile_ones_gets_exactly_its_score(hostile_batch):
+    _, summary, _ = hostile_batch
+    assert summary["students"]["honest_reference"]["total"] == 22
+    assert summary["students"]["José Ñúñez 李雷"]["total"] == 22
+    assert summary["students"]["blank_release"]["total"] == 0
+
+
+def test_gradebook_consistent_and_nothing_left_running(hostile_batch):
+    from nbgrader.api import Gradebook
+
+    root, summary, _ = hostile_batch
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        graded = {s for s, v in summary["students"].items() if v["status"] == "graded"}
+        for student in graded:
+            sub = gb.find_submission_notebook(A, A, student)
+            assert all(g.max_score > 0 for g in sub.grades)
+    leftovers = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.readlink(f"/proc/{pid}/cwd").startswith(str(root)):
+                    leftovers.append(pid)
+            except OSError:
+                pass
+    assert not leftovers
+
+
+def test_big_output_is_capped(hostile_batch):
+    root, _, _ = hostile_batch
+    notebook = root / "autograded" / "print_100mb" / A / f"{A}.ipynb"
+    assert notebook.stat().st_size < 5_000_000
+
+
+def test_no_feedback_page_shows_graders_or_solutions(hostile_batch):
+    root, _, _ = hostile_batch
+    grader_lines = {
+        line.strip()
+        for path in (ROOT / "graders" / A).glob("*.py")
+        for line in path.read_text().splitlines()
+        if len(line.strip()) > 25 and not line.strip().startswith(("#", '"""', "import", "from"))
+    }
+    solution = set()
+    inside = False
+    for cell in nbformat.read(str(source_notebook(A)), as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN SOLUTION" in line:
+                inside = True
+            elif "END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) > 12:
+                solution.add(line.strip())
+    pages = list((root / "feedback").rglob("*.html"))
+    assert len(pages) >= 10
+    for page in pages:
+        text = page.read_text(errors="replace")
+        submitted = "".join(
+            p.read_text(errors="replace")
+            for p in (root / "submitted" / page.parent.parent.name / A).glob("*")
+        )
+        leaked = [line for line in grader_lines if html.escape(line, quote=False) in text]
+        assert not leaked, (page, leaked[:3])
+        shown = [
+            line
+            for line in solution
+            if html.escape(line, quote=False) in text and line not in submitted
+        ]
+        assert not shown, (page, shown[:3])

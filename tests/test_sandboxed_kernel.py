@@ -71,8 +71,9 @@ def test_kernel_sees_its_own_folder_only():
         out = asyncio.run(_run(workdir, PROBE % {"root": str(ROOT)}))
         found = eval(out.strip())  # the kernel printed a dict of strings
         assert found["cwd"] == str(workdir)
-        assert found["graders"] == "PermissionError"
-        assert found["write_outside"] in ("PermissionError", "OSError")  # EACCES or EROFS
+        # hidden (EACCES), or gone with the private /tmp when the course lives there
+        assert found["graders"] in ("PermissionError", "FileNotFoundError")
+        assert found["write_outside"] in ("PermissionError", "OSError", "FileNotFoundError")
         assert found["network"] == "OSError"
         assert (workdir / "written.txt").read_text() == "kept"
     finally:

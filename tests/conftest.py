@@ -20,7 +20,7 @@ def grade(tmp_path):
         else:
             path = tmp_path / f"{assignment}.ipynb"
             nbformat.write(nb, str(path))
-        report = run_hidden_graders(path, assignment, ROOT, timeout=600, seed=seed)
+        report = run_hidden_graders(path, assignment, ROOT, timeout=1500, seed=seed)
         assert "error" not in report, report
         return report
 

@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+USER_FOLDERS = ("/home", "/work", "/srv", "/root", "/mnt", "/media")
+
 
 def _needed() -> list[Path]:
     import dlcourse
@@ -31,6 +33,25 @@ def paths_to_hide(root: str | os.PathLike, extra=(), keep=()) -> list[str]:
     needed = _needed() + [Path(p).resolve() for p in keep]
     hidden: list[str] = []
 
+    def visit_siblings(folder: Path, inner: Path) -> None:
+        """Inside ``folder`` (an ancestor of the course), hide what is not on
+        the way to the course or to a needed path."""
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            resolved = entry.resolve()
+            if resolved == inner or resolved in inner.parents:
+                if resolved != inner:
+                    visit_siblings(entry, inner)
+                continue
+            if any(resolved == n or resolved in n.parents for n in needed):
+                if any(resolved in n.parents for n in needed):
+                    visit(entry)
+                continue
+            hidden.append(str(entry))
+
     def visit(folder: Path) -> None:
         try:
             entries = sorted(folder.iterdir())
@@ -45,4 +66,16 @@ def paths_to_hide(root: str | os.PathLike, extra=(), keep=()) -> list[str]:
             hidden.append(str(entry))
 
     visit(root)
+    # other copies of the course (a git checkout, a backup, another course)
+    # usually live in users' folders: hide those too, but for the way to
+    # what the sandbox needs
+    for folder in USER_FOLDERS:
+        folder = Path(folder)
+        if folder.is_dir() and not (folder == root or folder in root.parents):
+            if any(folder == n or folder in n.parents for n in needed):
+                visit(folder)
+            else:
+                hidden.append(str(folder))
+        elif folder.is_dir() and folder in root.parents:
+            visit_siblings(folder, root)
     return hidden + [str(Path(p).resolve()) for p in extra]

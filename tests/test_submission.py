@@ -101,3 +101,24 @@ def test_program_substitutes_the_reference_for_other_cells():
     assert "softmax" in labels  # the graded cell's own code, unlabelled
     assert "activations (reference)" in labels
     assert labels[0] == "setup (reference)"
+
+
+def test_display_cells_are_neither_setup_nor_answers(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cells = [
+        ("import numpy as np", {"locked": True, "grade_id": "imports"}, None),
+        ("model = train_everything()", {"locked": True, "grade_id": "final_run"}, "display"),
+        ("def f():\n    return 1", {"solution": True, "grade_id": "f"}, None),
+        ("assert f() == 1", {"grade": True, "grade_id": "test_f", "points": 1}, None),
+    ]
+    for code, meta, role in cells:
+        cell = nbformat.v4.new_code_cell(code)
+        cell.metadata["nbgrader"] = meta
+        if role:
+            cell.metadata["dlcourse"] = {"role": role}
+        nb.cells.append(cell)
+    parsed = load_notebook_from(nb, tmp_path)
+    assert list(parsed.setup.values()) == ["import numpy as np"]
+    assert [role for role, _ in parsed.order] == ["setup", "answer"]
+    program = "\n".join(cell.code for cell in program_for("test_f", parsed, None))
+    assert "train_everything" not in program

@@ -50,6 +50,18 @@ def pytest_addoption(parser):
         help="seed for the inputs drawn at grading time (default: a fresh one each run)",
     )
     group.addoption(
+        "--submission-dir",
+        default=None,
+        help="folder the --submission notebook was just executed in (by nbgrader); "
+        "with --executed-since, graders use that run instead of executing the notebook",
+    )
+    group.addoption(
+        "--executed-since",
+        type=float,
+        default=None,
+        help="epoch seconds when that execution began (older files there do not count)",
+    )
+    group.addoption(
         "--course-root",
         default=None,
         help="course folder (default: the folder that holds graders/)",
@@ -71,6 +83,16 @@ def _assignment_of(path: Path) -> tuple[Path, str] | None:
         if parent.parent.name == "graders":
             return parent.parent.parent, parent.name
     return None
+
+
+def _course_of(request) -> tuple[Path, str]:
+    """(course root, assignment) of the test asking."""
+    located = _assignment_of(Path(request.node.path))
+    if located is None:
+        raise pytest.UsageError(f"{request.node.nodeid} is not under graders/<assignment>/")
+    root, assignment = located
+    override = request.config.getoption("--course-root")
+    return (Path(override) if override else root), assignment
 
 
 class StudentCode:
@@ -118,6 +140,37 @@ class GradingSession:
         self.student_loaded = False
         self.references: dict[str, object] = {}
         self.course_root: Path | None = None
+        self.execution = None
+        self.execution_error: Exception | None = None
+        self.execution_scratch: Path | None = None
+
+    def executed(self, root: Path, assignment: str):
+        """The submission (or the reference) after running top to bottom:
+        nbgrader's execution when the pipeline passed one, else one done here
+        once per run. Raises SubmissionError when the notebook is unreadable."""
+        if self.execution_error is not None:
+            raise self.execution_error
+        if self.execution is None:
+            try:
+                self.execution = self._execute(root, assignment)
+            except Exception as exc:  # every later test gets the same sentence
+                self.execution_error = exc
+                raise
+        return self.execution
+
+    def _execute(self, root: Path, assignment: str):
+        from dlcourse.execution import execute_notebook, load_executed
+
+        path = self.config.getoption("--submission")
+        folder = self.config.getoption("--submission-dir")
+        since = self.config.getoption("--executed-since")
+        if path and folder and since is not None:
+            return load_executed(path, folder, since)
+        self.student()  # an unreadable submission fails here, in words
+        path = path or root / "source" / assignment / f"{assignment}.ipynb"
+        execution = execute_notebook(path, root)
+        self.execution_scratch = execution.folder
+        return execution
 
     # notebooks ---------------------------------------------------------
     def reference(self, root: Path, assignment: str):
@@ -181,9 +234,14 @@ class GradingSession:
         return box
 
     def close(self) -> None:
+        import shutil
+
         for box in self.boxes.values():
             box.close()
         self.boxes.clear()
+        if self.execution_scratch is not None:
+            shutil.rmtree(self.execution_scratch, ignore_errors=True)
+            self.execution_scratch = None
 
 
 @pytest.fixture
@@ -219,17 +277,22 @@ def student(request, sandbox_limits) -> StudentCode:
         raise pytest.UsageError(
             f"{request.node.nodeid} uses `student` without @pytest.mark.{MARKER}"
         )
-    located = _assignment_of(Path(request.node.path))
-    if located is None:
-        raise pytest.UsageError(f"{request.node.nodeid} is not under graders/<assignment>/")
-    root, assignment = located
-    override = request.config.getoption("--course-root")
-    root = Path(override) if override else root
+    root, assignment = _course_of(request)
     session = request.config._dlcourse
     grade_id = marker.args[0]
     box = session.sandbox_for(root, assignment, grade_id, sandbox_limits)
     answers = session.reference(root, assignment).graded[grade_id].answers
     return StudentCode(box, answers)
+
+
+@pytest.fixture
+def executed_notebook(request):
+    """The graded notebook after it ran top to bottom
+    (:class:`dlcourse.execution.ExecutedNotebook`), for checks of what the
+    whole notebook produced: files it saved, figures it drew. Executed once
+    per run, and only if a test asks for it."""
+    root, assignment = _course_of(request)
+    return request.config._dlcourse.executed(root, assignment)
 
 
 def _message(excinfo) -> tuple[str, str]:

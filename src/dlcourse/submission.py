@@ -9,6 +9,12 @@ executes anything. Roles come from nbgrader's cell metadata:
   that carry the points and the visible checks);
 - manual: markdown cells with ``grade: true`` (theory answers).
 
+A locked cell whose metadata says ``"dlcourse": {"role": "display"}`` is not
+setup: it uses the whole notebook's results (trains the final model, draws
+its figures), so nbgrader runs it but graders never run it in a sandbox.
+Graders that need its results read them from the executed notebook (see
+:mod:`dlcourse.execution`).
+
 Cells without nbgrader metadata (a student's scratch cells) are ignored.
 """
 
@@ -125,6 +131,12 @@ def read_notebook_json(path: str | Path) -> dict:
     return nb
 
 
+def is_display(cell) -> bool:
+    """A locked cell that only nbgrader runs (see the module docstring)."""
+    extra = (cell.get("metadata") or {}).get("dlcourse") or {}
+    return isinstance(extra, dict) and extra.get("role") == "display"
+
+
 def parse_notebook(nb: dict, path: Path | None = None) -> Notebook:
     order: list[tuple[str, str]] = []
     setup: dict[str, str] = {}
@@ -156,6 +168,8 @@ def parse_notebook(nb: dict, path: Path | None = None) -> Notebook:
             graded[grade_id] = GradedCell(grade_id, float(meta.get("points", 0)), list(group))
             last_group, pending = list(group), []
         elif is_code and meta.get("locked") and not meta.get("grade"):
+            if is_display(cell):
+                continue
             key = f"setup-{index}"
             order.append(("setup", key))
             setup[key] = _source(cell)

@@ -99,7 +99,12 @@ class HiddenGraders(NbGraderPreprocessor):
             submission = Path(tmp) / "submission.ipynb"
             nbformat.write(nb, str(submission))
             report = run_hidden_graders(
-                submission, graders.name, root, self.timeout, graders_dir=self.graders_dir
+                submission,
+                graders.name,
+                root,
+                self.timeout,
+                graders_dir=self.graders_dir,
+                executed=resources.get("dlcourse_execution"),
             )
         if report.get("error"):
             self.log.error(

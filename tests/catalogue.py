@@ -9,6 +9,8 @@ Mistakes (``tests/mistakes``):
     cell:    answer cell the code is appended to (it redefines one function)
     loses:   the graded cell that must lose points (every other keeps all)
     symptom: regular expression the failure message must match
+    mode:    optional; ``replace`` when the code replaces the whole cell (a
+             cell of top-level statements, which appending cannot undo)
 
 Cheats (``tests/cheats``):
     cell:    answer cell whose whole content the code replaces

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from course import ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_execution_cache(tmp_path_factory, worker_id):
+    """Whole-notebook runs (assignment 05's graders) are kept by the code they
+    ran, for this test session, shared by the xdist workers: the catalogue's
+    submissions that differ only in functions graded in sandboxes run the
+    notebook once. A fresh folder per session, so library changes are seen."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if worker_id != "master" else base) / "execution-cache"
+    folder.mkdir(exist_ok=True)
+    previous = os.environ.get("DLCOURSE_EXECUTION_CACHE")
+    os.environ["DLCOURSE_EXECUTION_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("DLCOURSE_EXECUTION_CACHE", None)
+    else:
+        os.environ["DLCOURSE_EXECUTION_CACHE"] = previous
 
 
 @pytest.fixture

@@ -68,10 +68,13 @@ def test_catalogue_is_large_enough(assignment):
     ("assignment", "mistake"), MISTAKES, ids=[f"{a}/{m.name}" for a, m in MISTAKES]
 )
 def test_mistake_loses_points_in_its_own_cell_only(grade, assignment, mistake):
+    planted = {mistake.fields["cell"]: mistake.code}
+    replace = mistake.fields.get("mode") == "replace"
     nb = filled_submission(
         release_notebook(assignment),
         source_notebook(assignment),
-        append={mistake.fields["cell"]: mistake.code},
+        replace=planted if replace else None,
+        append=None if replace else planted,
     )
     report = grade(nb, assignment)
     points, got = _points(report), scores(report)

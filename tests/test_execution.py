@@ -1,27 +1,56 @@
-"""A notebook after it ran: its outputs, and only the files that run wrote."""
+"""Running a notebook top to bottom for the graders: isolated, confined, in a
+fresh folder, and what it left behind."""
 
-import os
-import time
+import shutil
 
 import nbformat
 import pytest
 from course import ROOT
 
 from dlcourse.checks import GradingFailure
-from dlcourse.execution import ExecutedNotebook, execute_notebook, load_executed
+from dlcourse.execution import (
+    ExecutedNotebook,
+    execute_notebook,
+    execution_key,
+    isolated_notebook,
+    load_execution,
+    store_execution,
+)
+
+
+def _cell(code, grade_id, kind):
+    cell = nbformat.v4.new_code_cell(code)
+    meta = {"grade_id": grade_id, "locked": kind != "answer", "solution": kind == "answer"}
+    meta["grade"] = kind == "graded"
+    if kind == "graded":
+        meta["points"] = 1
+    cell.metadata["nbgrader"] = meta
+    if kind == "display":
+        cell.metadata["dlcourse"] = {"role": "display"}
+    return cell
 
 
 def _notebook(*cells):
     nb = nbformat.v4.new_notebook()
-    for grade_id, code in cells:
-        cell = nbformat.v4.new_code_cell(code)
-        cell.metadata["nbgrader"] = {"locked": False, "solution": True, "grade_id": grade_id}
-        nb.cells.append(cell)
+    nb.cells = [_cell(*c) for c in cells]
     return nb
 
 
+@pytest.fixture
+def run_in_kernel():
+    runs = []
+
+    def run(nb, **kw):
+        runs.append(execute_notebook(nb, ROOT, **kw))
+        return runs[-1]
+
+    yield run
+    for r in runs:
+        shutil.rmtree(r.folder, ignore_errors=True)
+
+
 def test_outputs_errors_and_images_are_found_by_grade_id(tmp_path):
-    nb = _notebook(("save", ""), ("plot", ""))
+    nb = _notebook(("", "save", "answer"), ("", "plot", "display"))
     nb.cells[0].outputs = [
         nbformat.v4.new_output("error", ename="NotImplementedError", evalue="", traceback=[])
     ]
@@ -29,83 +58,137 @@ def test_outputs_errors_and_images_are_found_by_grade_id(tmp_path):
         nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Fig>"}),
         nbformat.v4.new_output("stream", name="stdout", text="hello"),
     ]
-    run = ExecutedNotebook(nb, tmp_path, time.time())
+    run = ExecutedNotebook(nb, tmp_path)
     assert run.error_in("save") == "NotImplementedError:"
     assert run.error_in("plot") is None
     assert run.images_in("plot") == 1 and run.images_in("save") == 0
     assert run.cell("missing") is None and run.images_in("missing") == 0
 
 
-def test_only_files_written_during_the_run_count(tmp_path):
-    nb = _notebook(("save", ""))
-    started = time.time()
-    fresh = tmp_path / "fresh.pt"
-    fresh.write_bytes(b"x")
-    stale = tmp_path / "stale.pt"
-    stale.write_bytes(b"x")
-    os.utime(stale, (started - 3600, started - 3600))
-    run = ExecutedNotebook(nb, tmp_path, started)
-    assert run.produced("fresh.pt", by="save") == fresh
-    with pytest.raises(GradingFailure, match="submitted beside the notebook does not count"):
-        run.produced("stale.pt", by="save")
-    with pytest.raises(GradingFailure, match="did not write 'absent.pt'"):
-        run.produced("absent.pt", by="save")
-
-
 def test_a_missing_file_is_explained_by_the_cell_that_failed(tmp_path):
-    nb = _notebook(("save", ""))
+    nb = _notebook(("", "save", "answer"))
     nb.cells[0].outputs = [
         nbformat.v4.new_output("error", ename="NameError", evalue="name 'model' is not defined")
     ]
-    run = ExecutedNotebook(nb, tmp_path, time.time())
+    (tmp_path / "there.pt").write_bytes(b"x")
+    run = ExecutedNotebook(nb, tmp_path)
+    assert run.produced("there.pt", by="save") == tmp_path / "there.pt"
     with pytest.raises(GradingFailure, match="'save' stopped with NameError: name 'model'"):
         run.produced("weights.pt", by="save")
 
 
-def test_a_notebook_runs_confined_in_a_fresh_folder(tmp_path):
-    source = tmp_path / "submitted"
-    source.mkdir()
-    (source / "weights.pt").write_text("submitted beside the notebook")
+REFERENCE = _notebook(
+    ("import math", "imports", "setup"),
+    ("### BEGIN SOLUTION\ndef double(x):\n    return 2 * x\n### END SOLUTION", "double", "answer"),
+    ("assert double(2) == 4", "test_double", "graded"),
+    ("### BEGIN SOLUTION\nresult = double(21)\n### END SOLUTION", "final", "answer"),
+    ("print('result', result)", "show", "display"),
+    ("assert result == 42", "test_final", "graded"),
+)
+
+
+def test_isolation_keeps_the_student_s_code_only_where_asked():
+    student = nbformat.from_dict(nbformat.v4.new_notebook())
+    student.cells = [
+        _cell(
+            "def double(x):\n    return 3 * x\ndef halve(x):\n    return x / 2\nprint('scratch')",
+            "double",
+            "answer",
+        ),
+        _cell("result = double(1)", "final", "answer"),
+    ]
+    nb = isolated_notebook(REFERENCE, student, own={"final"})
+    sources = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells}
+    # graded cells are not run; the student's own cell is theirs, unchanged
+    assert set(sources) == {"imports", "double", "final", "show"}
+    assert sources["final"] == "result = double(1)"
+    # elsewhere: the student's own helpers, then the reference (which wins)
+    assert sources["double"].index("halve") < sources["double"].index("2 * x")
+    assert "3 * x" not in sources["double"]  # the reference replaces it anyway
+    assert "scratch" not in sources["double"] and "BEGIN SOLUTION" not in sources["double"]
+    reference_only = isolated_notebook(REFERENCE, None, own={"final"})
+    assert [c.source for c in reference_only.cells][3] == "print('result', result)"
+
+
+def test_an_isolated_run_uses_the_reference_where_the_student_erred(run_in_kernel):
+    student = nbformat.v4.new_notebook()
+    student.cells = [
+        _cell("def double(x):\n    return 3 * x", "double", "answer"),
+        _cell("result = double(21)", "final", "answer"),
+    ]
+    run = run_in_kernel(isolated_notebook(REFERENCE, student, own={"final"}))
+    assert run.problem is None
+    assert run.cell("show").outputs[0]["text"].strip() == "result 42"
+
+
+PEEK = """
+try:
+    print("visible" if os.listdir({graders!r}) else "hidden")
+except OSError:
+    print("hidden")
+"""
+
+
+def test_a_notebook_runs_confined_in_a_fresh_folder(tmp_path, run_in_kernel):
     nb = _notebook(
-        ("look", "import os\nprint(sorted(os.listdir('.')))"),
-        ("save", "open('weights.pt', 'w').write('trained')"),
-        ("boom", "raise ValueError('after the save')"),
-        ("after", "print('still running')"),
+        ("import os\nprint(sorted(os.listdir('.')))", "look", "answer"),
+        ("open('weights.pt', 'w').write('trained')", "save", "answer"),
+        ("raise ValueError('after the save')", "boom", "answer"),
+        ("print('still running')", "after", "answer"),
+        (PEEK.format(graders=str(ROOT / "graders")), "peek", "answer"),
+        ("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()", "plot", "answer"),
     )
-    path = source / "nb.ipynb"
-    nbformat.write(nb, str(path))
-    run = execute_notebook(path, ROOT, cell_timeout=60)
+    run = run_in_kernel(nb, cell_timeout=60)
+    assert run.problem is None
+    # the folder starts empty: nothing submitted beside the notebook is there
+    assert run.cell("look").outputs[0]["text"].strip() == "[]"
+    assert run.produced("weights.pt", by="save").read_text() == "trained"
+    assert run.error_in("boom") == "ValueError: after the save"
+    assert "still running" in run.cell("after").outputs[0]["text"]
+    # the course folder is hidden from the kernel, as in nbgrader's execution
+    assert run.cell("peek").outputs[0]["text"].strip() == "hidden"
+    # figures are shown, as in Jupyter
+    assert run.images_in("plot") == 1
+
+
+def test_a_runaway_cell_is_stopped_and_said_so(run_in_kernel):
+    nb = _notebook(("while True:\n    pass", "spin", "answer"), ("x = 1", "after", "answer"))
+    run = run_in_kernel(nb, cell_timeout=5)
+    assert run.error_in("spin") == "CellTimeoutError: the cell ran longer than 5 s and was stopped"
+
+
+def test_definitions_the_reference_replaces_do_not_change_the_run():
+    def submission(double_code):
+        student = nbformat.v4.new_notebook()
+        student.cells = [
+            _cell(double_code, "double", "answer"),
+            _cell("result = double(21)", "final", "answer"),
+        ]
+        return isolated_notebook(REFERENCE, student, own={"final"})
+
+    wrong = submission("def double(x):\n    return 3 * x")
+    right = submission("def double(x):\n    return x + x")
+    helper = submission("def double(x):\n    return 3 * x\n\n\ndef triple(x):\n    return 3 * x")
+    assert execution_key(wrong) == execution_key(right)
+    # a helper the reference does not define stays: the student's own cells may use it
+    assert execution_key(helper) != execution_key(right)
+    assert (
+        "def triple" in helper.cells[1].source
+        and "3 * x\n\n\ndef triple" not in helper.cells[1].source
+    )
+
+
+def test_a_stored_run_comes_back_as_a_fresh_copy(tmp_path, run_in_kernel):
+    nb = _notebook(("open('weights.pt', 'w').write('trained')\nprint('ran')", "save", "answer"))
+    run = run_in_kernel(nb)
+    key = execution_key(nb)
+    assert load_execution(tmp_path, key) is None
+    store_execution(run, tmp_path, key)
+    store_execution(run, tmp_path, key)  # a second store of the same run is harmless
+    again = load_execution(tmp_path, key)
     try:
-        assert run.problem is None
-        # the folder starts empty: nothing submitted beside the notebook is there
-        assert run.cell("look").outputs[0]["text"].strip() == "[]"
-        assert run.produced("weights.pt", by="save").read_text() == "trained"
-        assert run.error_in("boom") == "ValueError: after the save"
-        assert "still running" in run.cell("after").outputs[0]["text"]
-        assert (source / "weights.pt").read_text() == "submitted beside the notebook"
+        assert again.folder != run.folder and again.problem is None
+        assert again.produced("weights.pt", by="save").read_text() == "trained"
+        assert again.cell("save").outputs[0]["text"] == "ran\n"
     finally:
-        import shutil
-
-        shutil.rmtree(run.folder, ignore_errors=True)
-
-
-def test_a_runaway_cell_is_stopped_and_said_so(tmp_path):
-    nb = _notebook(("spin", "while True:\n    pass"), ("after", "x = 1"))
-    path = tmp_path / "nb.ipynb"
-    nbformat.write(nb, str(path))
-    run = execute_notebook(path, ROOT, cell_timeout=5)
-    try:
-        stopped = run.error_in("spin")
-        assert stopped == "CellTimeoutError: the cell ran longer than 5 s and was stopped"
-    finally:
-        import shutil
-
-        shutil.rmtree(run.folder, ignore_errors=True)
-
-
-def test_the_pipeline_s_own_execution_is_used_as_is(tmp_path):
-    nb = _notebook(("save", ""))
-    path = tmp_path / "nb.ipynb"
-    nbformat.write(nb, str(path))
-    run = load_executed(path, tmp_path, 123.0)
-    assert run.folder == tmp_path and run.started == 123.0 and run.problem is None
+        shutil.rmtree(again.folder, ignore_errors=True)

@@ -103,13 +103,15 @@ def test_program_substitutes_the_reference_for_other_cells():
     assert labels[0] == "setup (reference)"
 
 
-def test_display_cells_are_neither_setup_nor_answers(tmp_path):
+def test_display_and_run_cells_stay_out_of_other_cells_programs(tmp_path):
     nb = nbformat.v4.new_notebook()
     cells = [
         ("import numpy as np", {"locked": True, "grade_id": "imports"}, None),
         ("model = train_everything()", {"locked": True, "grade_id": "final_run"}, "display"),
         ("def f():\n    return 1", {"solution": True, "grade_id": "f"}, None),
         ("assert f() == 1", {"grade": True, "grade_id": "test_f", "points": 1}, None),
+        ("model = fit_on_everything()", {"solution": True, "grade_id": "final"}, "run"),
+        ("assert model", {"grade": True, "grade_id": "test_final", "points": 1}, None),
     ]
     for code, meta, role in cells:
         cell = nbformat.v4.new_code_cell(code)
@@ -119,6 +121,9 @@ def test_display_cells_are_neither_setup_nor_answers(tmp_path):
         nb.cells.append(cell)
     parsed = load_notebook_from(nb, tmp_path)
     assert list(parsed.setup.values()) == ["import numpy as np"]
-    assert [role for role, _ in parsed.order] == ["setup", "answer"]
+    assert [role for role, _ in parsed.order] == ["setup", "answer", "answer"]
+    assert parsed.runs == {"final"}
     program = "\n".join(cell.code for cell in program_for("test_f", parsed, None))
-    assert "train_everything" not in program
+    assert "train_everything" not in program and "fit_on_everything" not in program
+    own = "\n".join(cell.code for cell in program_for("test_final", parsed, None))
+    assert "fit_on_everything" in own

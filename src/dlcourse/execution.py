@@ -1,45 +1,41 @@
-"""A submission's notebook after it ran: its outputs and the files it wrote.
+"""Running a submission's notebook top to bottom, for graders that grade what
+the whole notebook produced: the weights file it saved after training, the
+figures it drew.
 
-Most graders call the student's functions in sandboxes and never need the
-notebook to run. Some grade what the whole notebook produced: the weights
-file it saved after training, the figures it drew. They get an
-:class:`ExecutedNotebook`, from one of two places:
+Most graders call the student's functions in sandboxes (see
+:mod:`dlcourse.program`). A few graded cells are about the notebook's
+results instead, which only exist after everything before them ran. To keep
+the rule that a mistake costs points only in its own cell, the notebook that
+runs is an *isolated* one, built like the graders' programs: the
+instructor's cells (setup, display), the student's code in the answer cells
+of the graded cells being checked, and in every other answer cell the
+student's definitions followed by the reference solution. A missing hidden
+layer therefore costs the architecture's points, not also the final model's.
 
-- in ``nbgrader autograde``, the execution nbgrader just did (confined, see
-  :mod:`dlcourse.nbgrader_ext.sandboxed_kernel`): the hidden graders are told
-  the folder it ran in and when it started;
-- otherwise (``pytest graders/<a> --submission nb.ipynb``, the catalogue
-  tests) the notebook is executed here, alone in a fresh folder, in the same
-  confined kernel.
-
-Either way only files written *during* that execution count: a weights file
-submitted beside the notebook, or left over from an earlier run, does not.
+It runs in the same confined kernel as nbgrader's execution, in a fresh,
+empty folder: nothing submitted beside the notebook (a weights file, say)
+is there, so only what the run wrote counts.
 """
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from dlcourse.checks import fail
 
-# a file's modification time may trail the clock read before the run by a
-# little on some file systems
-_CLOCK_SLACK = 2.0
-
 
 @dataclass
 class ExecutedNotebook:
     """``notebook``: the executed nbformat-4 notebook; ``folder``: where it
-    ran; ``started``: epoch seconds when the execution began; ``problem``: why
-    the execution stopped early, in words (None if it ran to the end)."""
+    ran (empty before); ``problem``: why the run stopped early, in words
+    (None if it ran to the end)."""
 
     notebook: dict
     folder: Path
-    started: float
     problem: str | None = None
 
     def cell(self, grade_id: str):
@@ -69,47 +65,160 @@ class ExecutedNotebook:
         return count
 
     def produced(self, name: str, by: str) -> Path:
-        """The file ``name`` the notebook wrote in its folder during this
-        execution. ``by``: the grade_id of the cell meant to write it, whose
-        error (if any) explains a missing file. Fails with a sentence when the
-        file is missing or older than the execution."""
+        """The file ``name`` the run wrote in its folder. ``by``: the grade_id
+        of the cell meant to write it, whose error (if any) explains a missing
+        file. Fails with a sentence when the file is missing."""
         __tracebackhide__ = True
         path = self.folder / name
-        stopped = self.error_in(by)
-        why = f" (the cell '{by}' stopped with {stopped})" if stopped else ""
-        if self.problem and not stopped:
-            why = f" ({self.problem})"
         if not path.is_file():
+            stopped = self.error_in(by)
+            why = f" (the cell '{by}' stopped with {stopped})" if stopped else ""
+            if self.problem and not stopped:
+                why = f" ({self.problem})"
             fail(
                 f"the notebook did not write '{name}' when it ran{why}; run the cell that saves it"
-            )
-        if path.stat().st_mtime < self.started - _CLOCK_SLACK:
-            fail(
-                f"'{name}' was not written when the notebook ran{why}: a file submitted "
-                "beside the notebook does not count; the notebook must save it"
             )
         return path
 
 
+def isolated_notebook(reference: dict, student: dict | None, own: set[str]) -> dict:
+    """The notebook to run: ``reference``'s setup, display and answer cells in
+    its order (markdown and graded cells dropped), where the answer cells in
+    ``own`` hold the student's code and every other answer cell the student's
+    definitions followed by the reference solution. ``student`` None: the
+    reference itself. Both are nbformat-4 notebooks (dicts)."""
+    import nbformat
+
+    from dlcourse.submission import (
+        definitions_only,
+        parse_notebook,
+        strip_magics,
+        strip_solution_markers,
+    )
+
+    submitted = parse_notebook(student).answers if student is not None else None
+    nb = copy.deepcopy(reference)
+    cells = []
+    for cell in nb.cells:
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if cell.get("cell_type") != "code" or (meta.get("grade") and not meta.get("solution")):
+            continue
+        cell.outputs, cell.execution_count = [], None
+        if meta.get("solution"):
+            grade_id = meta.get("grade_id")
+            ref_code = strip_solution_markers(cell.source)
+            if submitted is None:
+                cell.source = ref_code
+            elif grade_id in own:
+                cell.source = submitted.get(grade_id, "")
+            elif grade_id in submitted:
+                helpers = _not_redefined(
+                    definitions_only(strip_magics(submitted[grade_id])), ref_code
+                )
+                cell.source = f"{helpers}\n\n{ref_code}" if helpers else ref_code
+            else:
+                cell.source = ref_code
+        cells.append(cell)
+    nb.cells = cells
+    nbformat.validate(nb)
+    return nb
+
+
+def _defined_names(node) -> set[str]:
+    import ast
+
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _not_redefined(helpers: str, reference: str) -> str:
+    """The student's definitions that the reference cell does not redefine
+    (those would be replaced anyway; dropping them makes the isolated
+    notebooks of submissions that differ only there identical, so one run
+    serves them all, see :func:`execution_key`)."""
+    import ast
+
+    try:
+        redefined = set().union(*map(_defined_names, ast.parse(reference).body))
+        tree = ast.parse(helpers)
+    except SyntaxError:
+        return helpers
+    tree.body = [n for n in tree.body if not _defined_names(n) <= redefined]
+    return ast.unparse(tree)
+
+
+def execution_key(nb: dict) -> str:
+    """What decides a run's result: the code of the cells, in order, and
+    which cells they are (SHA-256, hex)."""
+    import hashlib
+    import json
+
+    cells = [
+        [
+            c.get("cell_type"),
+            c.get("source"),
+            ((c.get("metadata") or {}).get("nbgrader") or {}).get("grade_id"),
+        ]
+        for c in nb.get("cells", [])
+    ]
+    return hashlib.sha256(json.dumps([_CACHE_VERSION, cells]).encode()).hexdigest()
+
+
+_CACHE_VERSION = 1  # bump when what a run produces changes
+
+
+def store_execution(run: ExecutedNotebook, cache: Path, key: str) -> None:
+    """Keep ``run`` (its notebook and the files it wrote) under ``cache/key``,
+    atomically: another process storing the same key at once is harmless."""
+    import json
+
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=cache))
+    shutil.copytree(run.folder, staging / "files")
+    (staging / "run.json").write_text(
+        json.dumps({"notebook": run.notebook, "problem": run.problem})
+    )
+    try:
+        staging.rename(cache / key)
+    except OSError:  # stored meanwhile by another process
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_execution(cache: Path, key: str) -> ExecutedNotebook | None:
+    """A stored run as a fresh copy (the caller removes its folder), or None."""
+    import json
+
+    import nbformat
+
+    stored = cache / key
+    if not (stored / "run.json").is_file():
+        return None
+    data = json.loads((stored / "run.json").read_text())
+    folder = Path(tempfile.mkdtemp(prefix="dlcourse-run-"))
+    shutil.copytree(stored / "files", folder, dirs_exist_ok=True)
+    return ExecutedNotebook(nbformat.from_dict(data["notebook"]), folder, data["problem"])
+
+
 def execute_notebook(
-    path: str | Path,
+    nb: dict,
     course_root: str | Path,
     cell_timeout: float = 120.0,
     startup_timeout: float = 180.0,
 ) -> ExecutedNotebook:
-    """Run the notebook at ``path`` top to bottom in a confined kernel whose
-    working folder is a fresh, empty one (nothing submitted beside the
-    notebook is there); errors do not stop the run, as in nbgrader. The
-    caller removes ``result.folder`` when done."""
+    """Run ``nb`` (modified in place) top to bottom in a confined kernel whose
+    working folder is a fresh, empty one; errors do not stop the run, as in
+    nbgrader. The caller removes ``result.folder`` when done."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from traitlets.config import Config
 
     from dlcourse.sandbox.kernel import SandboxedKernelManager
-    from dlcourse.submission import read_notebook_json
 
-    nb = read_notebook_json(path)  # SubmissionError: a sentence
     folder = Path(tempfile.mkdtemp(prefix="dlcourse-run-"))
     config = Config({"SandboxedKernelManager": {"course_root": str(Path(course_root).resolve())}})
     stopped = f"the cell ran longer than {cell_timeout:.0f} s and was stopped"
@@ -118,6 +227,8 @@ def execute_notebook(
         # as nbgrader does: the timeout is the cell's error, in words
         content = execute_reply.get("content", {})
         if content.get("status") == "error" and content.get("ename") == "CellTimeoutError":
+            # the KeyboardInterrupt our interrupt caused is not the cell's fault
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
             cell.outputs.append(
                 nbformat.v4.new_output("error", ename="CellTimeoutError", evalue=stopped)
             )
@@ -135,7 +246,6 @@ def execute_notebook(
         on_cell_executed=record_timeout,
         resources={"metadata": {"path": str(folder)}},
     )
-    started = time.time()
     problem = None
     try:
         client.execute()
@@ -146,12 +256,4 @@ def execute_notebook(
     except RuntimeError as exc:  # the kernel did not start
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"could not start a kernel to run the notebook: {exc}") from None
-    return ExecutedNotebook(nb, folder, started, problem)
-
-
-def load_executed(path: str | Path, folder: str | Path, started: float) -> ExecutedNotebook:
-    """The notebook at ``path`` as executed in ``folder`` from ``started``
-    (by nbgrader, just before the graders run)."""
-    from dlcourse.submission import read_notebook_json
-
-    return ExecutedNotebook(read_notebook_json(path), Path(folder), float(started))
+    return ExecutedNotebook(nb, folder, problem)

@@ -22,18 +22,12 @@ def run_hidden_graders(
     timeout: float = 900.0,
     seed: int | None = None,
     graders_dir: str = "graders",
-    executed: dict | None = None,
 ) -> dict:
     """Grade ``notebook`` with ``<root>/<graders_dir>/<assignment>``.
 
     Returns the grade report (``cells``: grade_id -> points, fraction,
     score, checks). On failure to run at all, returns ``{"error": sentence}``
     and puts the graders' output under ``"log"`` for the instructor.
-
-    ``executed``: ``{"folder": ..., "started": epoch seconds}`` when
-    ``notebook`` is the output of an execution that just ran in ``folder``
-    (nbgrader's); graders that need what the notebook left behind use it
-    instead of executing the notebook again.
     """
     root = Path(root).resolve()
     graders = root / graders_dir / assignment
@@ -49,9 +43,6 @@ def run_hidden_graders(
         ]  # fmt: skip
         if seed is not None:
             cmd += ["--grading-seed", str(seed)]
-        if executed:
-            cmd += ["--submission-dir", str(executed["folder"])]
-            cmd += ["--executed-since", repr(float(executed["started"]))]
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         try:
             proc = subprocess.run(

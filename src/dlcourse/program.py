@@ -35,6 +35,8 @@ def program_for(grade_id: str, reference: Notebook, student: Notebook | None) ->
         if role == "setup":
             cells.append(Cell(f"setup{REFERENCE_SUFFIX}", strip_magics(reference.setup[key])))
             continue
+        if key in reference.runs and key not in own:
+            continue  # the notebook's experiment: judged from its run, never re-run here
         ref_code = strip_magics(strip_solution_markers(reference.answers[key]))
         if key in own:
             code = ref_code if student is None else strip_magics(student.answers.get(key, ""))

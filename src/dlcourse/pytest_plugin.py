@@ -50,16 +50,10 @@ def pytest_addoption(parser):
         help="seed for the inputs drawn at grading time (default: a fresh one each run)",
     )
     group.addoption(
-        "--submission-dir",
-        default=None,
-        help="folder the --submission notebook was just executed in (by nbgrader); "
-        "with --executed-since, graders use that run instead of executing the notebook",
-    )
-    group.addoption(
-        "--executed-since",
-        type=float,
-        default=None,
-        help="epoch seconds when that execution began (older files there do not count)",
+        "--execution-cache",
+        default=os.environ.get("DLCOURSE_EXECUTION_CACHE"),
+        help="folder keeping whole-notebook runs by the code they ran, so gradings of "
+        "identical isolated notebooks run it once (default: $DLCOURSE_EXECUTION_CACHE; none)",
     )
     group.addoption(
         "--course-root",
@@ -140,14 +134,17 @@ class GradingSession:
         self.student_loaded = False
         self.references: dict[str, object] = {}
         self.course_root: Path | None = None
+        self.execution_cells: set[str] = set()  # graded cells whose tests need a run
         self.execution = None
         self.execution_error: Exception | None = None
         self.execution_scratch: Path | None = None
 
     def executed(self, root: Path, assignment: str):
-        """The submission (or the reference) after running top to bottom:
-        nbgrader's execution when the pipeline passed one, else one done here
-        once per run. Raises SubmissionError when the notebook is unreadable."""
+        """The submission (or the reference) run top to bottom, isolated so
+        that only the answer cells of the graded cells that asked for it hold
+        the student's own code (see :mod:`dlcourse.execution`). Run once per
+        grading, on first use. Raises SubmissionError when the notebook is
+        unreadable."""
         if self.execution_error is not None:
             raise self.execution_error
         if self.execution is None:
@@ -159,16 +156,33 @@ class GradingSession:
         return self.execution
 
     def _execute(self, root: Path, assignment: str):
-        from dlcourse.execution import execute_notebook, load_executed
+        from dlcourse.execution import (
+            execute_notebook,
+            execution_key,
+            isolated_notebook,
+            load_execution,
+            store_execution,
+        )
+        from dlcourse.submission import read_notebook_json
 
-        path = self.config.getoption("--submission")
-        folder = self.config.getoption("--submission-dir")
-        since = self.config.getoption("--executed-since")
-        if path and folder and since is not None:
-            return load_executed(path, folder, since)
-        self.student()  # an unreadable submission fails here, in words
-        path = path or root / "source" / assignment / f"{assignment}.ipynb"
-        execution = execute_notebook(path, root)
+        reference = self.reference(root, assignment)
+        own = {
+            a
+            for g in self.execution_cells
+            if g in reference.graded
+            for a in reference.graded[g].answers
+        }
+        student = None
+        if self.student() is not None:
+            student = read_notebook_json(self.config.getoption("--submission"))
+        nb = isolated_notebook(read_notebook_json(reference.path), student, own)
+        cache = self.config.getoption("--execution-cache")
+        key = execution_key(nb)
+        execution = load_execution(Path(cache), key) if cache else None
+        if execution is None:
+            execution = execute_notebook(nb, root)
+            if cache:
+                store_execution(execution, Path(cache), key)
         self.execution_scratch = execution.folder
         return execution
 
@@ -289,8 +303,10 @@ def student(request, sandbox_limits) -> StudentCode:
 def executed_notebook(request):
     """The graded notebook after it ran top to bottom
     (:class:`dlcourse.execution.ExecutedNotebook`), for checks of what the
-    whole notebook produced: files it saved, figures it drew. Executed once
-    per run, and only if a test asks for it."""
+    whole notebook produced: files it saved, figures it drew. The student's
+    own code is in the answer cells of the graded cells whose tests use this
+    fixture, the reference elsewhere. Executed once per grading, and only if
+    a test asks for it."""
     root, assignment = _course_of(request)
     return request.config._dlcourse.executed(root, assignment)
 
@@ -311,6 +327,16 @@ def _message(excinfo) -> tuple[str, str]:
     if isinstance(exc, AssertionError):
         return "failed", str(exc).split("\n")[0] or "a hidden check failed"
     return "error", f"grader error ({type(exc).__name__}: {exc})"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    state = getattr(config, "_dlcourse", None)
+    if state is None:
+        return
+    for item in items:
+        marker = item.get_closest_marker(MARKER)
+        if marker is not None and "executed_notebook" in getattr(item, "fixturenames", ()):
+            state.execution_cells.add(marker.args[0])
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -13,7 +13,10 @@ A locked cell whose metadata says ``"dlcourse": {"role": "display"}`` is not
 setup: it uses the whole notebook's results (trains the final model, draws
 its figures), so nbgrader runs it but graders never run it in a sandbox.
 Graders that need its results read them from the executed notebook (see
-:mod:`dlcourse.execution`).
+:mod:`dlcourse.execution`). Likewise an answer cell marked
+``"dlcourse": {"role": "run"}`` holds the student's experiment (training the
+final model on the whole dataset): graders judge it from the notebook's run
+and never run it in the sandbox of another graded cell.
 
 Cells without nbgrader metadata (a student's scratch cells) are ignored.
 """
@@ -47,7 +50,8 @@ class Notebook:
     ``order``: (role, key) pairs in notebook order, role in {"setup",
     "answer"}; ``setup``: index -> code; ``answers``: grade_id -> code;
     ``graded``: grade_id -> GradedCell; ``duplicates``: grade_ids that occur
-    more than once (the last occurrence is used, as nbgrader does).
+    more than once (the last occurrence is used, as nbgrader does); ``runs``:
+    answer cells that only the notebook's run executes.
     """
 
     path: Path | None
@@ -56,6 +60,7 @@ class Notebook:
     answers: dict[str, str]
     graded: dict[str, GradedCell]
     duplicates: list[str]
+    runs: set[str] = field(default_factory=set)
 
 
 def _source(cell) -> str:
@@ -131,10 +136,14 @@ def read_notebook_json(path: str | Path) -> dict:
     return nb
 
 
+def _role(cell) -> str | None:
+    extra = (cell.get("metadata") or {}).get("dlcourse") or {}
+    return extra.get("role") if isinstance(extra, dict) else None
+
+
 def is_display(cell) -> bool:
     """A locked cell that only nbgrader runs (see the module docstring)."""
-    extra = (cell.get("metadata") or {}).get("dlcourse") or {}
-    return isinstance(extra, dict) and extra.get("role") == "display"
+    return _role(cell) == "display"
 
 
 def parse_notebook(nb: dict, path: Path | None = None) -> Notebook:
@@ -144,6 +153,7 @@ def parse_notebook(nb: dict, path: Path | None = None) -> Notebook:
     graded: dict[str, GradedCell] = {}
     seen: set[str] = set()
     duplicates: list[str] = []
+    runs: set[str] = set()
     pending: list[str] = []
     last_group: list[str] = []
     for index, cell in enumerate(nb.get("cells", [])):
@@ -161,6 +171,8 @@ def parse_notebook(nb: dict, path: Path | None = None) -> Notebook:
                 order.append(("answer", grade_id))
                 pending.append(grade_id)
             answers[grade_id] = _source(cell)
+            if _role(cell) == "run":
+                runs.add(grade_id)
         elif is_code and meta.get("grade") and not meta.get("solution"):
             # a graded cell grades the answers since the previous graded cell;
             # a graded cell right after another grades the same answers
@@ -173,7 +185,7 @@ def parse_notebook(nb: dict, path: Path | None = None) -> Notebook:
             key = f"setup-{index}"
             order.append(("setup", key))
             setup[key] = _source(cell)
-    return Notebook(path, order, setup, answers, graded, duplicates)
+    return Notebook(path, order, setup, answers, graded, duplicates, runs)
 
 
 def load_notebook(path: str | Path) -> Notebook:

@@ -99,12 +99,7 @@ class HiddenGraders(NbGraderPreprocessor):
             submission = Path(tmp) / "submission.ipynb"
             nbformat.write(nb, str(submission))
             report = run_hidden_graders(
-                submission,
-                graders.name,
-                root,
-                self.timeout,
-                graders_dir=self.graders_dir,
-                executed=resources.get("dlcourse_execution"),
+                submission, graders.name, root, self.timeout, graders_dir=self.graders_dir
             )
         if report.get("error"):
             self.log.error(

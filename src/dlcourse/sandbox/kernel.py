@@ -99,7 +99,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             "env": {
                 "IPYTHONDIR": "/tmp/ipython",
                 "MPLCONFIGDIR": "/tmp/matplotlib",
-                "MPLBACKEND": "Agg",
+                # figures are shown in the notebook, as in Jupyter (the graders
+                # look for them, the feedback shows them)
+                "MPLBACKEND": "module://matplotlib_inline.backend_inline",
             },
         }
         launcher = [sys.executable, "-m", "dlcourse.sandbox.launch", json.dumps(config), "--"]

@@ -1,0 +1,60 @@
+"""Part 5: class probabilities, also for very large logits."""
+
+import numpy as np
+import pytest
+
+from dlcourse.checks import expect_true, fail
+
+pytestmark = pytest.mark.graded("test_predict_proba")
+
+
+def _softmax(logits):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _check(student, rng, scale, what):
+    __tracebackhide__ = True
+    student.torch.manual_seed(int(rng.integers(2**31)))
+    model = student.build_model()
+    X = (scale * rng.normal(size=(20, 784))).astype(np.float32)
+    p = student.predict_proba(model, student.torch.from_numpy(X))
+    if not isinstance(p, np.ndarray):
+        fail(
+            f"predict_proba should return a numpy array (.numpy()); got {getattr(p, 'type_name', type(p).__name__)}"
+        )
+    if p.shape != (20, 10):
+        fail(f"predict_proba for {what} has shape {p.shape}; expected (20, 10)")
+    p = p.astype(np.float64)
+    if not np.all(np.isfinite(p)):
+        fail(
+            f"predict_proba for {what} returned NaN or infinity: compute the softmax stably "
+            "(torch.softmax, or subtract the row maximum before exp)"
+        )
+    expect_true(
+        np.all(p >= 0), f"predict_proba for {what} has negative entries (min {p.min():.3g})"
+    )
+    sums = p.sum(axis=1)
+    expect_true(
+        np.allclose(sums, 1, atol=1e-5),
+        f"the rows of predict_proba for {what} sum to {sums.min():.4f}-{sums.max():.4f}; "
+        "probabilities over the 10 classes sum to one (softmax over dim=1)",
+    )
+    expected = _softmax(np.asarray(student.model_outputs(model, X), dtype=np.float64))
+    error = float(np.abs(p - expected).max())
+    expect_true(
+        error < 1e-5,
+        f"predict_proba for {what} differs from the softmax of the model's logits by up to "
+        f"{error:.3g} (allowed 1e-5)",
+    )
+
+
+def test_probabilities_of_the_model(student, rng):
+    """Non-negative, rows sum to one, the softmax of the model's logits."""
+    _check(student, rng, 1.0, "20 images")
+
+
+def test_large_logits(student, rng):
+    """Finite and correct when the logits are in the thousands."""
+    _check(student, rng, 1e4, "inputs that give logits in the thousands")

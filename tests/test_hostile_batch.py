@@ -21,14 +21,20 @@ from course import ROOT, release_notebook, source_notebook
 from dlcourse.batch import run_batch
 from dlcourse.filled_submission import filled_submission
 
+# one worker builds the module's course (with --dist loadgroup, see scripts/test.sh)
+pytestmark = pytest.mark.xdist_group("hostile_batch")
+
+
 A = "02_layers"
-# quick cases: each finishes within seconds (the runaway ones cost the
-# per-cell timeout each and run in the corpus tool, tests/hostile/_run_corpus.py)
+# the cases run here: each finishes within seconds except the fork bomb (one
+# per-cell timeout); the other runaway ones cost the per-cell timeout each and
+# run in the corpus tool, tests/hostile/_run_corpus.py
 CASES = [
     "honest_reference", "blank_release", "invalid_json", "empty_file", "nbformat3",
     "graded_cell_duplicated", "answer_cell_to_markdown", "renamed_notebook", "extra_notebook",
     "student_unicode", "sys_exit", "memory_bomb", "print_100mb", "read_course_files",
     "read_gradebook", "write_gradebook", "attack_other_student", "network_connection",
+    "garbage_timestamp", "os_exit", "kill_parent_process", "fork_bomb",
 ]  # fmt: skip
 
 
@@ -101,7 +107,8 @@ def test_each_submission_gets_its_expected_outcome(hostile_batch, case):
         assert info["total"] == float(total), info
     if "reason" in entry.fields and expect != "manual":
         words = " ".join(
-            [info["reason"]] + [c["failed_checks"] or "" for c in info["cells"].values()]
+            [info["reason"], *info.get("notes", [])]
+            + [c["failed_checks"] or "" for c in info["cells"].values()]
         )
         assert re.search(entry.fields["reason"], words), (entry.fields["reason"], words[:500])
     assert statuses, info

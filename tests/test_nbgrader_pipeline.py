@@ -18,6 +18,10 @@ from course import ROOT, release_notebook, source_notebook
 
 from dlcourse.filled_submission import filled_submission
 
+# one worker builds the module's course (with --dist loadgroup, see scripts/test.sh)
+pytestmark = pytest.mark.xdist_group("nbgrader_pipeline")
+
+
 A = "02_layers"
 
 
@@ -267,13 +271,12 @@ def test_course_summary(graded_course):
     text = page.read_text()
     assert "<h2>02_layers</h2>" in text and "6 students" in text
     assert (page.parent / "02_layers.png").stat().st_size > 10_000
-    # the blank and the cheating student fail every check of test_linear;
-    # a check run on several inputs counts each student once
-    assert (
-        "<td>test_linear: W has shape (d_in, d_out) and b is a zero vector of shape (d_out,).</td><td>2</td>"
-        in text
-    )
-    counts = [int(n) for n in re.findall(r"</td><td>(\d+)</td></tr>", text)]
+    # the most failed checks first; the blank and the cheating student fail every
+    # check, and a check run on several inputs counts each student once
+    rows = re.findall(r"<td>(test_\w+): [^<]*</td><td>(\d+)</td></tr>", text)
+    assert rows, "no failed checks are listed"
+    counts = [int(n) for _, n in rows]
+    assert counts == sorted(counts, reverse=True) and counts[0] >= 2
     assert counts and max(counts) <= 6  # students, never tests: at most the class size
 
 

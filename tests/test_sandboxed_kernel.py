@@ -87,3 +87,37 @@ def test_kernel_sees_its_own_folder_only():
         assert (workdir / "written.txt").read_text() == "kept"
     finally:
         shutil.rmtree(workdir.parent.parent)
+
+
+def test_a_cell_that_kills_the_kernel_costs_only_itself(tmp_path):
+    import nbformat
+
+    from dlcourse.nbgrader_ext.sandboxed_kernel import KERNEL_DIED, SandboxedExecute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 20"),
+        nbformat.v4.new_code_cell("import os\nos._exit(0)"),
+        nbformat.v4.new_code_cell("print(x + 1)"),
+    ]
+    run = SandboxedExecute(timeout=60)
+    nb, _ = run.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    # the notebook ran to the end without the cell that killed the kernel
+    assert nb.cells[2].outputs[0]["text"] == "21\n"
+    assert nb.cells[1].source == "import os\nos._exit(0)"  # kept for the grader and feedback
+    error = nb.cells[1].outputs[0]
+    assert error["ename"] == "KernelDied" and error["evalue"] == KERNEL_DIED
+
+
+def test_a_notebook_that_keeps_killing_its_kernel_stops_after_a_few_runs(tmp_path):
+    import nbformat
+    from nbclient.exceptions import DeadKernelError
+
+    from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os\nos._exit(0)") for _ in range(3)]
+    run = SandboxedExecute(timeout=60, kernel_deaths=2)
+    with pytest.raises(DeadKernelError):
+        run.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert all(cell.source == "import os\nos._exit(0)" for cell in nb.cells)

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from dlcourse.checks import expect_true, fail
+from dlcourse.checks import GradingFailure, expect_true, fail
+from dlcourse.sandbox import StudentError
 
 pytestmark = pytest.mark.graded("test_online")
 
@@ -13,6 +14,23 @@ N, BATCH = 600, 100
 # Reference (measured, one thread): 600 online updates take about 1.5 s and
 # reach 60-70% test accuracy; 6 minibatch updates take about 0.05 s and stay
 # near 30-45%.
+
+
+_RUNS: dict = {}
+
+
+@pytest.fixture
+def comparison(student, fashion, request):
+    """The student's comparison, run once per grading (it trains twice)."""
+    key = id(request.config)
+    if key not in _RUNS:
+        try:
+            _RUNS[key] = _comparison(student, fashion)
+        except (StudentError, GradingFailure) as exc:
+            _RUNS[key] = exc
+    if isinstance(_RUNS[key], Exception):
+        raise _RUNS[key]
+    return _RUNS[key]
 
 
 def _comparison(student, fashion):
@@ -35,9 +53,9 @@ def _comparison(student, fashion):
     return out
 
 
-def test_updates_and_times(student, fashion):
+def test_updates_and_times(comparison):
     """Counts the optimiser steps of each run and times them: online is slower."""
-    result = _comparison(student, fashion)
+    result = comparison
     online, mini = result["online"], result["minibatch"]
     expect_true(
         online["updates"] == N and mini["updates"] == math.ceil(N / BATCH),
@@ -51,9 +69,9 @@ def test_updates_and_times(student, fashion):
     )
 
 
-def test_accuracies(student, fashion):
+def test_accuracies(comparison):
     """Test accuracies are fractions, and many small steps beat a few averaged ones after one epoch."""
-    result = _comparison(student, fashion)
+    result = comparison
     accs = [result[k]["test_accuracy"] for k in ("online", "minibatch")]
     expect_true(
         all(0.0 <= a <= 1.0 and np.isfinite(a) for a in accs),

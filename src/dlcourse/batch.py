@@ -186,10 +186,11 @@ def _environment_problems(root: Path, assignment: str) -> list[str]:
             problems.append(
                 f"{module} {version} is installed but the course pins {pins[module]} (bash scripts/install.sh)"
             )
-    if assignment.startswith("05") and not _fashion_mnist_available():
-        problems.append(
-            "the FashionMNIST files are missing (apt-get install dataset-fashion-mnist)"
-        )
+    source = root / "source" / assignment / f"{assignment}.ipynb"
+    if source.exists() and "load_fashion_mnist" in source.read_text(errors="replace"):
+        problem = _fashion_mnist_problem()
+        if problem:
+            problems.append(problem)
     return problems
 
 
@@ -204,9 +205,15 @@ def _pins(root: Path) -> dict[str, str]:
     return pins
 
 
-def _fashion_mnist_available() -> bool:
-    folder = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
-    return folder.is_dir() and any(folder.iterdir())
+def _fashion_mnist_problem() -> str | None:
+    """Why the course loader cannot find FashionMNIST here (None: it can)."""
+    from dlcourse.data import DatasetError, load_fashion_mnist
+
+    try:
+        load_fashion_mnist("test", download=False)
+    except DatasetError as exc:
+        return f"the FashionMNIST data cannot be loaded: {exc}"
+    return None
 
 
 def _not_full_marks(root: Path, assignment: str, student: str) -> list[str]:
@@ -305,6 +312,10 @@ def _grade_one(
 ) -> StudentResult:
     log = root / "reports" / assignment / student / "autograde.log"
     start = time.perf_counter()
+    notes = []
+    timestamp_note = _set_aside_unreadable_timestamp(root / "submitted" / student / assignment)
+    if timestamp_note:
+        notes.append(timestamp_note)
     args = ["autograde", assignment, "--student", student, "--force", *extra]
     for _attempt in range(3):
         code, out = _nbgrader(root, args, log, timeout)
@@ -312,7 +323,6 @@ def _grade_one(
             break
         time.sleep(1.0)
     seconds = time.perf_counter() - start
-    notes = []
     if "exists multiple times" in out:
         notes.append("a graded or answer cell was duplicated; the last copy was graded")
     if "Skipping unknown notebook" in out:
@@ -327,6 +337,33 @@ def _grade_one(
             return StudentResult(student, "could not be graded", reason, seconds, notes)
         return StudentResult(student, "graded", "", seconds, notes)
     return StudentResult(student, "could not be graded", reason_from_log(out), seconds, notes)
+
+
+def _set_aside_unreadable_timestamp(folder: Path) -> str | None:
+    """nbgrader stops on a timestamp.txt it cannot parse, so an honest notebook
+    beside a garbage timestamp would go ungraded. Such a file is renamed to
+    timestamp.txt.unreadable (kept for the instructor) and the submission is
+    graded without a submission time; the returned note says so."""
+    from nbgrader.utils import parse_utc
+
+    path = folder / "timestamp.txt"
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        if not text:
+            return None
+        parse_utc(text)
+        return None
+    except UnicodeDecodeError:
+        why = "it is not text"
+    except (ValueError, OverflowError):
+        why = f"{text[:40]!r} is not a date"
+    path.replace(folder / "timestamp.txt.unreadable")
+    return (
+        f"timestamp.txt could not be read ({why}): it was renamed timestamp.txt.unreadable and "
+        "the notebook graded without a submission time (no late penalty)"
+    )
 
 
 def _ensure_in_gradebook(root: Path, assignment: str) -> None:

@@ -1,10 +1,9 @@
-"""The honest reference with a garbage timestamp.txt (not a date, not UTF-8).
+r"""The honest reference with a garbage timestamp.txt (not a date, not UTF-8).
 
-expect: ungradable
-total: any
-reason: could not autograde
-measured: nbgrader reads timestamp.txt before anything else and dies with UnicodeDecodeError (CourseDirectory.get_existing_timestamp); the honest notebook is "could not be graded" and the student has no submission notebook in the gradebook (MissingEntry); batch continues.
-known_problem: an honest, full-marks notebook becomes ungradable because of a garbage timestamp.txt beside it (the timestamp should be ignored/flagged, not fatal); the instructor-facing reason does not say why
+expect: graded
+total: full
+reason: timestamp.txt could not be read \(it is not text\).*without a submission time
+measured: nbgrader reads timestamp.txt before anything else and dies with UnicodeDecodeError (CourseDirectory.get_existing_timestamp); the batch command now renames an unreadable timestamp.txt to timestamp.txt.unreadable before grading, so the honest notebook earns its full marks and the note says why it has no submission time
 """
 
 

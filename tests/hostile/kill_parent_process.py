@@ -1,10 +1,9 @@
 """os.kill(os.getppid(), 9) at top level of the softmax answer cell: the kernel kills its parent (launcher, or nbgrader itself if unconfined; rest = reference).
 
-expect: ungradable
-total: any
-reason: could not autograde
-measured: the parent is the sandbox launcher (not nbgrader): it dies, nbclient sees the kernel dead (DeadKernelError), notebook is "could not be graded"; nbgrader and the rest of the batch are unaffected; no orphaned kernel found afterwards.
-known_problem: leaves its /run/dlcourse/k* IPC folder behind (confirmed in a run of os_exit + kill_parent_process alone: two new folders, one per notebook)
+expect: graded
+total: 20
+measured: the parent is the sandbox launcher (not nbgrader): it dies, nbclient sees the kernel dead (DeadKernelError) and SandboxedExecute runs the notebook again without that cell; only test_softmax loses its points (20/22); nbgrader and the rest of the batch are unaffected; no orphaned kernel found afterwards.
+note: the dead kernel's IPC folder under /run/dlcourse is removed only when the nbgrader process exits (atexit)
 """
 
 

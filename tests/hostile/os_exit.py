@@ -1,10 +1,9 @@
 """os._exit(0) at top level of the softmax answer cell, after the definitions (the kernel process ends; rest = reference).
 
-expect: ungradable
-total: any
-reason: could not autograde
-measured: the kernel exits, nbclient raises DeadKernelError, nbgrader removes autograded/os_exit and the notebook is "could not be graded"; batch continues.
-known_problem: the kernel IPC folder /run/dlcourse/k* is not removed when nbgrader abandons a notebook whose kernel died or timed out (confirmed: a run of os_exit + kill_parent_process alone left two new folders holding report.json; SandboxedKernelManager._async_cleanup_resources is never reached)
+expect: graded
+total: 20
+measured: the kernel exits and nbclient raises DeadKernelError; SandboxedExecute runs the notebook again without that cell, which gets a KernelDied error output; the hidden graders then give 0 to test_softmax only (its own sandbox dies the same way) and full marks elsewhere: 20/22. Stock nbgrader gave up on the whole notebook.
+note: the dead kernel's IPC folder under /run/dlcourse is removed only when the nbgrader process exits (atexit), since nbclient never cleans up a dead kernel's manager
 """
 
 

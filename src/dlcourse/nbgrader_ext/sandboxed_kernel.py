@@ -4,20 +4,82 @@
 pipeline: the same execution, with the kernel started by
 :class:`dlcourse.sandbox.kernel.SandboxedKernelManager` (see there for the
 confinement).
+
+A cell that kills its kernel (``os._exit``, a crash, the memory limit) or
+leaves it unable to answer (a fork bomb starving it of threads, a loop that
+ignores interrupts) makes stock nbgrader give up on the whole notebook, so
+the student gets nothing for the cells that work. Here the notebook is run
+again from the start without that cell (fresh kernel), up to
+``kernel_deaths`` times; the cell keeps its source and gets an error output
+saying what happened, and costs points only where its own graders say so.
 """
 
 from __future__ import annotations
 
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
 from dlcourse.sandbox.kernel import KERNEL_LIMITS, SandboxedKernelManager
 
 __all__ = ["KERNEL_LIMITS", "SandboxedExecute", "SandboxedKernelManager"]
 
+KERNEL_DIED = (
+    "the kernel died while running this cell (os._exit, a crash or a resource limit); "
+    "the rest of the notebook was run without it"
+)
+KERNEL_HUNG = (
+    "the kernel stopped answering while running this cell (too many processes, or a loop "
+    "that ignores interrupts) and was stopped; the rest of the notebook was run without it"
+)
+
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute, with the kernel started by SandboxedKernelManager."""
+    """nbgrader's Execute, with the kernel started by SandboxedKernelManager,
+    surviving cells that kill the kernel."""
+
+    kernel_deaths = Integer(
+        3, help="Cells that kill the kernel skipped (notebook re-run) before giving up."
+    ).tag(config=True)
+
+    _running_index: int | None = None
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        self._running_index = index
+        return super().preprocess_cell(cell, resources, index)
+
+    def preprocess(self, nb, resources=None, km=None):
+        killers: dict[int, tuple[str, str]] = {}  # cell index -> (source, what happened)
+        try:
+            while True:
+                self._running_index = None
+                try:
+                    nb, resources = super().preprocess(nb, resources, km)
+                    break
+                except (DeadKernelError, CellTimeoutError) as exc:
+                    index = self._running_index
+                    if index is None or index in killers or len(killers) >= self.kernel_deaths:
+                        raise
+                    self.log.warning(
+                        "Cell %d broke the kernel (%s); running the notebook without it", index, exc
+                    )
+                    what = KERNEL_DIED if isinstance(exc, DeadKernelError) else KERNEL_HUNG
+                    killers[index] = (nb.cells[index].source, what)
+                    nb.cells[index].source = ""
+                    for cell in nb.cells:
+                        if cell.cell_type == "code":
+                            cell.outputs, cell.execution_count = [], None
+        finally:
+            for index, (source, _) in killers.items():
+                nb.cells[index].source = source
+        for index, (_, what) in killers.items():
+            name = "KernelDied" if what == KERNEL_DIED else "KernelStoppedAnswering"
+            nb.cells[index].outputs = [
+                nbformat.v4.new_output("error", ename=name, evalue=what, traceback=[])
+            ]
+        return nb, resources

@@ -109,3 +109,19 @@ def test_progress_is_shown_on_a_terminal_only():
         progress.update("bob")
     assert "2/2" in tty.getvalue() and "bob" in tty.getvalue() and "/min" in tty.getvalue()
     assert pipe.getvalue() == ""
+
+
+def test_large_files_written_while_grading_are_not_kept(tmp_path):
+    from dlcourse.batch import _drop_large_files
+
+    folder = tmp_path / "autograded" / "s" / A
+    (folder / "data").mkdir(parents=True)
+    (folder / "big.bin").write_bytes(b"x" * 3000)
+    (folder / "data" / "huge.npy").write_bytes(b"x" * 5000)
+    (folder / "weights.pt").write_bytes(b"x" * 100)
+    (folder / f"{A}.ipynb").write_bytes(b"x" * 9000)  # notebooks are always kept
+    notes = _drop_large_files(folder, limit=1000)
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == [f"{A}.ipynb", "weights.pt"]
+    assert len(notes) == 2 and all("was not kept" in n for n in notes)
+    assert any(n.startswith("big.bin") for n in notes)
+    assert _drop_large_files(tmp_path / "missing") == []

@@ -327,6 +327,7 @@ def _grade_one(
         notes.append("a graded or answer cell was duplicated; the last copy was graded")
     if "Skipping unknown notebook" in out:
         notes.append("extra notebooks were ignored")
+    notes.extend(_drop_large_files(root / "autograded" / student / assignment))
     autograded = root / "autograded" / student / assignment / f"{assignment}.ipynb"
     if code == 0 and autograded.exists():
         from dlcourse.reports.store import read_report, ungradable_reason
@@ -337,6 +338,36 @@ def _grade_one(
             return StudentResult(student, "could not be graded", reason, seconds, notes)
         return StudentResult(student, "graded", "", seconds, notes)
     return StudentResult(student, "could not be graded", reason_from_log(out), seconds, notes)
+
+
+# Files a notebook wrote while it was graded stay in autograded/ and nbgrader's
+# generate_feedback copies them to feedback/ for the student: a 256 MB file
+# (the kernel's file-size limit) would be stored twice per student. Anything
+# larger than this is removed once the grades are recorded (05's weights file
+# is about 1 MB).
+MAX_KEPT_BYTES = 20 * 1024**2
+
+
+def _drop_large_files(folder: Path, limit: int = MAX_KEPT_BYTES) -> list[str]:
+    """Remove files over ``limit`` bytes below ``folder`` (never notebooks);
+    one note per file removed."""
+    notes = []
+    if not folder.is_dir():
+        return notes
+    for path in sorted(folder.rglob("*")):
+        try:
+            if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb":
+                continue
+            size = path.stat().st_size
+            if size > limit:
+                path.unlink()
+                notes.append(
+                    f"{path.relative_to(folder)} ({size / 2**20:.0f} MB, written by the notebook) "
+                    f"was not kept: files over {limit // 2**20} MB are removed after grading"
+                )
+        except OSError:
+            continue
+    return notes
 
 
 def _set_aside_unreadable_timestamp(folder: Path) -> str | None:

@@ -7,8 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from dlcourse.checks import fail
+from dlcourse.checks import GradingFailure, fail
 from dlcourse.data import load_fashion_mnist
+from dlcourse.sandbox import StudentError
 
 # one thread: honest timings next to other work (DESIGN.md: two threads beside
 # another CPU-heavy process ran 4.6x slower)
@@ -108,3 +109,27 @@ def network_from():
 @pytest.fixture
 def evaluate_network():
     return evaluate
+
+
+_ONCE: dict = {}
+
+
+@pytest.fixture
+def once_per_grading(request):
+    """``once_per_grading(name, compute)``: ``compute()``'s result, computed by
+    the first test that asks and shared by the others of this grading (the
+    student's training runs are too slow to repeat per check). A failure is
+    raised again, with the same sentence, for every test that asks."""
+
+    def get(name, compute):
+        key = (id(request.config), name)
+        if key not in _ONCE:
+            try:
+                _ONCE[key] = compute()
+            except (StudentError, GradingFailure) as exc:
+                _ONCE[key] = exc
+        if isinstance(_ONCE[key], Exception):
+            raise _ONCE[key]
+        return _ONCE[key]
+
+    return get

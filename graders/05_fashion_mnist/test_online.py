@@ -2,17 +2,26 @@
 
 import math
 
-import numpy as np
 import pytest
 
 from dlcourse.checks import expect_true, fail
 
 pytestmark = pytest.mark.graded("test_online")
 
-N, BATCH = 600, 100
-# Reference (measured, one thread): 600 online updates take about 1.5 s and
-# reach 60-70% test accuracy; 6 minibatch updates take about 0.05 s and stay
-# near 30-45%.
+N, BATCH, SEED = 600, 100, 0
+TEST = 1000  # test images the runs are evaluated on
+# Measured (reference, one thread, seeds 0-2): 600 online updates take
+# 2.9-7.0 s and reach 50-67% test accuracy, 6 minibatch updates 0.04-0.13 s and
+# 45-51%. Which one wins after one epoch depends on the seed, so the grader
+# does not guess: it repeats both runs itself (the reference build_model and
+# train, the same seed) and compares the accuracies, which one thread makes
+# reproducible exactly.
+
+
+def _inputs(student, fashion):
+    X, y = fashion["X_train"][:N], fashion["y_train"][:N]
+    Xt, yt = fashion["X_test"][:TEST], fashion["y_test"][:TEST]
+    return [student.torch.from_numpy(a) for a in (X, y, Xt, yt)]
 
 
 @pytest.fixture
@@ -23,11 +32,7 @@ def comparison(student, fashion, once_per_grading):
 
 def _comparison(student, fashion):
     __tracebackhide__ = True
-    torch = student.torch
-    X, y = fashion["X_train"][:N], fashion["y_train"][:N]
-    Xt, yt = fashion["X_test"][:1000], fashion["y_test"][:1000]
-    args = [torch.from_numpy(a) for a in (X, y, Xt, yt)]
-    result = student.compare_online_minibatch(*args, N, BATCH, 0)
+    result = student.compare_online_minibatch(*_inputs(student, fashion), N, BATCH, SEED)
     if not isinstance(result, dict) or set(result) != {"online", "minibatch"}:
         fail("compare_online_minibatch should return a dict with the keys 'online' and 'minibatch'")
     out = {}
@@ -57,17 +62,33 @@ def test_updates_and_times(comparison):
     )
 
 
-def test_accuracies(comparison):
-    """Test accuracies are fractions, and many small steps beat a few averaged ones after one epoch."""
-    result = comparison
-    accs = [result[k]["test_accuracy"] for k in ("online", "minibatch")]
-    expect_true(
-        all(0.0 <= a <= 1.0 and np.isfinite(a) for a in accs),
-        f"test accuracies should be fractions in [0, 1]; got {accs}",
-    )
-    expect_true(
-        accs[0] > accs[1],
-        f"after one epoch on {N} examples online training ({N} steps) should beat minibatch "
-        f"training ({math.ceil(N / BATCH)} steps); got {accs[0]:.3f} against {accs[1]:.3f}: are "
-        "both runs one epoch from the same initial weights, each on its own copy of the model?",
-    )
+@pytest.fixture
+def expected_accuracies(student, fashion, once_per_grading):
+    """The grader's own two runs: one epoch each from the prescribed initial
+    weights, with the reference build_model and train of this sandbox."""
+
+    def runs():
+        accuracies = {}
+        for name, size in (("online", 1), ("minibatch", BATCH)):
+            student.torch.manual_seed(SEED)
+            model = student.build_model()
+            history = student.train(model, *_inputs(student, fashion), 1, size, student.LR, SEED)
+            accuracies[name] = float(history["test_accuracy"][-1])
+        return accuracies
+
+    return once_per_grading("expected_accuracies", runs)
+
+
+def test_accuracies(comparison, expected_accuracies):
+    """The test accuracies are those of one epoch from the same initial weights, each run on its own copy."""
+    for name in ("online", "minibatch"):
+        got, want = comparison[name]["test_accuracy"], expected_accuracies[name]
+        if not (0.0 <= got <= 1.0):
+            fail(f"result['{name}']['test_accuracy'] is {got:g}; a fraction in [0, 1] is expected")
+        expect_true(
+            abs(got - want) <= 1e-3,
+            f"result['{name}']['test_accuracy'] is {got:.3f} but one epoch with batch size "
+            f"{1 if name == 'online' else BATCH} from the prescribed initial weights reaches "
+            f"{want:.3f}: start both runs from the same initial weights (torch.manual_seed(seed), "
+            "build_model()), each on its own copy of the model, and pass seed to train",
+        )

@@ -13,10 +13,6 @@ from course import ROOT
 
 from dlcourse.batch import PreflightError, Progress, preflight, reason_from_log, run_batch
 
-# one worker builds the module's course (with --dist loadgroup, see scripts/test.sh)
-pytestmark = pytest.mark.xdist_group("batch")
-
-
 A = "02_layers"
 
 

@@ -21,10 +21,6 @@ from course import ROOT, release_notebook, source_notebook
 from dlcourse.batch import run_batch
 from dlcourse.filled_submission import filled_submission
 
-# one worker builds the module's course (with --dist loadgroup, see scripts/test.sh)
-pytestmark = pytest.mark.xdist_group("hostile_batch")
-
-
 A = "02_layers"
 # the cases run here: each finishes within seconds except the fork bomb (one
 # per-cell timeout); the other runaway ones cost the per-cell timeout each and

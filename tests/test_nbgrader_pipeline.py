@@ -18,10 +18,6 @@ from course import ROOT, release_notebook, source_notebook
 
 from dlcourse.filled_submission import filled_submission
 
-# one worker builds the module's course (with --dist loadgroup, see scripts/test.sh)
-pytestmark = pytest.mark.xdist_group("nbgrader_pipeline")
-
-
 A = "02_layers"
 
 

@@ -138,13 +138,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dlcourse-scaling-") as tmp:
         root = Path(tmp)
         build_course(root, a, args.students)
-        subprocess.run(
-            nbgrader + ["generate_assignment", a, "--force"],
-            cwd=root,
-            check=True,
-            capture_output=True,
-            env=_env(),
-        )
+
+        def release():
+            cmd = nbgrader + ["generate_assignment", a, "--force"]
+            subprocess.run(cmd, cwd=root, check=True, capture_output=True, env=_env())
+
+        release()
         for run in range(args.runs):
             for label in chosen:
                 for leftover in ("gradebook.db", "autograded", "reports"):
@@ -153,13 +152,7 @@ def main() -> None:
                         shutil.rmtree(path)
                     elif path.exists():
                         path.unlink()
-                subprocess.run(
-                    nbgrader + ["generate_assignment", a, "--force"],
-                    cwd=root,
-                    check=True,
-                    capture_output=True,
-                    env=_env(),
-                )
+                release()
                 seconds, peak = timed(commands[label], root)
                 results[label].append((seconds, peak))
                 print(

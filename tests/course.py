@@ -21,3 +21,32 @@ def scores(report: dict) -> dict[str, float]:
 
 def messages(report: dict, grade_id: str) -> list[str]:
     return [c["message"] for c in report["cells"][grade_id]["checks"] if c["outcome"] != "passed"]
+
+
+def solution_lines(assignment: str) -> set[str]:
+    """Lines (over 12 characters) between BEGIN and END SOLUTION in the source
+    notebook: what no feedback page may show unless the student wrote it."""
+    import nbformat
+
+    nb = nbformat.read(str(source_notebook(assignment)), as_version=4)
+    lines, inside = set(), False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if "BEGIN SOLUTION" in line:
+                inside = True
+            elif "END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) > 12:
+                lines.add(line.strip())
+    return lines
+
+
+def grader_lines(assignment: str) -> set[str]:
+    """Code lines (over 25 characters, no comments or imports) of the hidden
+    graders: what no output or feedback page may show."""
+    return {
+        line.strip()
+        for path in (ROOT / "graders" / assignment).glob("*.py")
+        for line in path.read_text().splitlines()
+        if len(line.strip()) > 25 and not line.strip().startswith(("#", '"""', "import", "from"))
+    }

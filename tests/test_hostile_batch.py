@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from catalogue import load
-from course import ROOT, release_notebook, source_notebook
+from course import ROOT, grader_lines, release_notebook, solution_lines, source_notebook
 
 from dlcourse.batch import run_batch
 from dlcourse.filled_submission import filled_submission
@@ -160,22 +160,7 @@ def _check_big_output_capped(hostile_batch):
 
 def _check_feedback_pages(hostile_batch):
     root, _, _ = hostile_batch
-    grader_lines = {
-        line.strip()
-        for path in (ROOT / "graders" / A).glob("*.py")
-        for line in path.read_text().splitlines()
-        if len(line.strip()) > 25 and not line.strip().startswith(("#", '"""', "import", "from"))
-    }
-    solution = set()
-    inside = False
-    for cell in nbformat.read(str(source_notebook(A)), as_version=4).cells:
-        for line in cell.source.splitlines():
-            if "BEGIN SOLUTION" in line:
-                inside = True
-            elif "END SOLUTION" in line:
-                inside = False
-            elif inside and len(line.strip()) > 12:
-                solution.add(line.strip())
+    graders, solution = grader_lines(A), solution_lines(A)
     pages = list((root / "feedback").rglob("*.html"))
     assert len(pages) >= 10
     for page in pages:
@@ -184,7 +169,7 @@ def _check_feedback_pages(hostile_batch):
             p.read_text(errors="replace")
             for p in (root / "submitted" / page.parent.parent.name / A).glob("*")
         )
-        leaked = [line for line in grader_lines if html.escape(line, quote=False) in text]
+        leaked = [line for line in graders if html.escape(line, quote=False) in text]
         assert not leaked, (page, leaked[:3])
         shown = [
             line

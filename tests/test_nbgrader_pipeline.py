@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from course import ROOT, release_notebook, source_notebook
+from course import ROOT, grader_lines, release_notebook, solution_lines, source_notebook
 
 from dlcourse.filled_submission import filled_submission
 
@@ -149,26 +149,19 @@ def test_scores_and_reports_are_written_into_graded_cells(graded_course):
 
 def test_feedback_hides_graders_solutions_and_tracebacks(graded_course):
     root, _ = graded_course
-    grader_lines = {
-        line.strip()
-        for path in (ROOT / "graders" / A).glob("*.py")
-        for line in path.read_text().splitlines()
-        if len(line.strip()) > 25 and not line.strip().startswith(("#", '"""', "import", "from"))
-    }
-    solution_lines = _solution_lines()
+    graders = grader_lines(A)
+    solutions = solution_lines(A)
     for student in ("demo_ada", "demo_blank", "demo_grace", "dup", "cheat"):
         html = (root / "feedback" / student / A / f"{A}.html").read_text()
         submitted = (root / "submitted" / student / A / f"{A}.ipynb").read_text()
         # a solution line may appear only where the student wrote it
-        shown = [
-            line for line in solution_lines if _html_escape(line) in html and line not in submitted
-        ]
+        shown = [line for line in solutions if _html_escape(line) in html and line not in submitted]
         assert not shown, f"{student}: solution code in feedback: {shown[:3]}"
         assert "Hidden checks for" in html
         assert "BEGIN SOLUTION" not in html and "HIDDEN TESTS" not in html
         assert "Traceback (most recent call last)" not in html
         assert "site-packages" not in html and "/graders/" not in html
-        leaked = [line for line in grader_lines if line in html]
+        leaked = [line for line in graders if line in html]
         assert not leaked, f"{student}: grader code in feedback: {leaked[:3]}"
 
 
@@ -176,21 +169,6 @@ def _html_escape(line: str) -> str:
     import html
 
     return html.escape(line, quote=False)
-
-
-def _solution_lines() -> set[str]:
-    """Lines between BEGIN and END SOLUTION in the source notebook."""
-    nb = nbformat.read(str(source_notebook(A)), as_version=4)
-    lines, inside = set(), False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            if "BEGIN SOLUTION" in line:
-                inside = True
-            elif "END SOLUTION" in line:
-                inside = False
-            elif inside and len(line.strip()) > 12:
-                lines.add(line.strip())
-    return lines
 
 
 def test_cell_export_tells_zero_from_ungradable(graded_course):

@@ -32,6 +32,9 @@ import nbformat
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))  # tests/: the shared readers of the course
+from course import grader_lines, solution_lines  # noqa: E402
+
 A = "02_layers"
 FLAGS = ["autograde", A, "--force", "--Execute.timeout=15"]
 
@@ -52,29 +55,6 @@ def load(path: Path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def solution_lines() -> set[str]:
-    nb = nbformat.read(str(ROOT / "source" / A / f"{A}.ipynb"), as_version=4)
-    lines, inside = set(), False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            if "BEGIN SOLUTION" in line:
-                inside = True
-            elif "END SOLUTION" in line:
-                inside = False
-            elif inside and len(line.strip()) > 12:
-                lines.add(line.strip())
-    return lines
-
-
-def grader_lines() -> set[str]:
-    return {
-        line.strip()
-        for p in (ROOT / "graders" / A).glob("*.py")
-        for line in p.read_text().splitlines()
-        if len(line.strip()) > 25 and not line.strip().startswith(("#", '"""', "import", "from"))
-    }
 
 
 def outputs_text(nb) -> str:
@@ -185,7 +165,7 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001
         rows = []
         results["cell_rows_error"] = repr(exc)
-    sol, grd = solution_lines(), grader_lines()
+    sol, grd = solution_lines(A), grader_lines(A)
     for student, m in meta.items():
         r = [x for x in rows if x["student"] == student]
         code_rows = [x for x in r if x["status"] != "needs manual grading"]

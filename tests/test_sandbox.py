@@ -80,6 +80,30 @@ def test_endless_loops_time_out(loop):
         assert not sandbox.alive
 
 
+def test_plotting_libraries_load_only_when_used(box):
+    # program_for runs the setup cell twice (once more at the end); neither
+    # import statement may load pyplot, which costs 0.7 s a sandbox
+    setup = "import numpy as np\nimport matplotlib.pyplot as plt\n"
+    run(box, setup)
+    run(
+        box,
+        setup + "import sys, types\n"
+        "loaded = [type(sys.modules[m]) is types.ModuleType for m in ('matplotlib', 'matplotlib.pyplot')]",
+    )
+    assert box.get("loaded") == [False, False]
+    # a student who does plot gets the real thing
+    run(
+        box,
+        "fig, ax = plt.subplots()\nax.plot([1, 2, 3], label='a')\n"
+        "import matplotlib\nmatplotlib.rcParams['lines.linewidth'] = 2\n"
+        "n_lines, backend = len(ax.lines), matplotlib.get_backend()\n"
+        "loaded = [type(sys.modules[m]) is types.ModuleType for m in ('matplotlib', 'matplotlib.pyplot')]",
+    )
+    assert box.get("n_lines") == 1
+    assert box.get("backend").lower() == "agg"
+    assert box.get("loaded") == [True, True]
+
+
 def test_exit_and_crash_are_reported(box):
     with pytest.raises(
         StudentError, match=r"ended while running the notebook's code \(exit status 3\)"

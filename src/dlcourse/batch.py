@@ -87,9 +87,10 @@ def _nbgrader(
 ) -> tuple[int, str]:
     """Run nbgrader in ``root``; returns (exit status, its output). The whole
     process group is killed on timeout so no kernel is left behind."""
-    exe = shutil.which("nbgrader", path=_env()["PATH"]) or "nbgrader"
+    from dlcourse.startup import nbgrader_command
+
     proc = subprocess.Popen(
-        [exe, *args],
+        nbgrader_command(*args),
         cwd=root,
         env=_env(),
         stdin=subprocess.DEVNULL,

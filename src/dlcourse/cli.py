@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,8 +46,9 @@ def _env() -> dict:
 
 def nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
     """Run the stock nbgrader command in the course folder."""
-    exe = shutil.which("nbgrader", path=_env()["PATH"]) or "nbgrader"
-    cmd = [exe, *args]
+    from dlcourse.startup import nbgrader_command
+
+    cmd = nbgrader_command(*args)
     proc = subprocess.run(cmd, cwd=root, env=_env(), capture_output=quiet, text=True)
     if proc.returncode != 0:
         if quiet:

@@ -34,7 +34,7 @@ def run_hidden_graders(
     with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as tmp:
         report_path = Path(tmp) / "report.json"
         cmd = [
-            sys.executable, "-m", "pytest", str(graders),
+            sys.executable, "-m", "dlcourse.startup", "pytest", str(graders),
             "--submission", str(Path(notebook).resolve()),
             "--grade-report", str(report_path),
             "--course-root", str(root),

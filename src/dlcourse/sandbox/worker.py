@@ -42,15 +42,43 @@ class _Sink:
 
 
 # Plotting libraries are imported by most setup cells but never used by the
-# functions a grader calls; loading them only on first use saves about a
-# second per sandbox.
+# functions a grader calls; loading them only on first use saves about 0.7 s
+# per sandbox (matplotlib 0.15 s, pyplot 0.55 s measured here).
 LAZY_MODULES = ("matplotlib", "matplotlib.pyplot", "seaborn")
+
+# What the import machinery itself reads from a module that is already in
+# sys.modules (``__spec__._initializing`` on every later import statement,
+# ``__path__`` to find a submodule). importlib's LazyLoader loads the module
+# on any attribute, so the setup cell that program_for runs again at the end
+# loaded pyplot after all.
+_IMPORT_MACHINERY_ATTRIBUTES = frozenset({"__spec__", "__path__", "__name__", "__loader__"})
 
 
 def _install_lazy_imports(names=LAZY_MODULES) -> None:
     import importlib.abc
     import importlib.machinery
     import importlib.util
+    import types
+
+    lazy_module = importlib.util._LazyModule
+
+    class DeferredModule(lazy_module):
+        """A lazily loaded module that answers the import machinery without
+        loading, and hands out submodules already bound to it (``import
+        matplotlib.pyplot as plt`` reads ``matplotlib.pyplot``)."""
+
+        def __getattribute__(self, attr):
+            own = object.__getattribute__(self, "__dict__")
+            if attr in _IMPORT_MACHINERY_ATTRIBUTES and attr in own:
+                return own[attr]
+            if isinstance(own.get(attr), types.ModuleType):
+                return own[attr]
+            return lazy_module.__getattribute__(self, attr)
+
+    class DeferredLoader(importlib.util.LazyLoader):
+        def exec_module(self, module):
+            super().exec_module(module)
+            module.__class__ = DeferredModule
 
     class LazyFinder(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path, target=None):
@@ -59,7 +87,7 @@ def _install_lazy_imports(names=LAZY_MODULES) -> None:
             spec = importlib.machinery.PathFinder.find_spec(name, path)
             if spec is None or spec.loader is None:
                 return None
-            spec.loader = importlib.util.LazyLoader(spec.loader)
+            spec.loader = DeferredLoader(spec.loader)
             return spec
 
     sys.meta_path.insert(0, LazyFinder())

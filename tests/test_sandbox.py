@@ -158,34 +158,107 @@ def course_dir():
 
 
 @as_root
-def test_hidden_paths_cannot_be_read(course_dir):
+@pytest.mark.parametrize("allow_list", [True, False], ids=["allow-list", "deny-list fallback"])
+def test_hidden_paths_cannot_be_read(course_dir, allow_list):
     tmp_path = course_dir
     secret_dir = tmp_path / "graders"
     secret_dir.mkdir()
     (secret_dir / "test_x.py").write_text("SECRET")
     secret_file = tmp_path / "gradebook.db"
     secret_file.write_text("SECRET")
-    with Sandbox(hidden_paths=[secret_dir, secret_file]) as sandbox:
+    with Sandbox(hidden_paths=[secret_dir, secret_file], allow_list=allow_list) as sandbox:
         code = (
             "def read(p):\n    try:\n        return open(p).read()\n    except OSError as e:\n        return type(e).__name__\n"
             "import os\n"
             "def listing(p):\n    try:\n        return os.listdir(p)\n    except OSError as e:\n        return type(e).__name__\n"
         )
         run(sandbox, code)
-        assert sandbox.get("read")(str(secret_dir / "test_x.py")) == "PermissionError"
-        assert sandbox.get("listing")(str(secret_dir)) == "PermissionError"
-        assert sandbox.get("read")(str(secret_file)) == "PermissionError"
+        # the allow-list root has no course at all; the fallback covers it
+        # with empty, unreadable mounts
+        refused = "FileNotFoundError" if allow_list else "PermissionError"
+        assert sandbox.get("read")(str(secret_dir / "test_x.py")) == refused
+        assert sandbox.get("listing")(str(secret_dir)) == refused
+        assert sandbox.get("read")(str(secret_file)) == refused
+
+
+@pytest.fixture
+def stray_copy():
+    """A copy of course files where no hidden path points: /opt, /var/lib."""
+    import shutil
+    from pathlib import Path
+
+    tag = uuid.uuid4().hex
+    folders = [Path("/opt") / f"dlcourse-test-{tag}", Path("/var/lib") / f"dlcourse-test-{tag}"]
+    for folder in folders:
+        (folder / "graders").mkdir(parents=True)
+        (folder / "graders" / "test_x.py").write_text("SECRET")
+    yield [str(f / "graders" / "test_x.py") for f in folders]
+    for folder in folders:
+        shutil.rmtree(folder)
+
+
+PROBE = (
+    "import os, sys\n"
+    "def read(p):\n    try:\n        return open(p).read()\n    except OSError as e:\n        return type(e).__name__\n"
+    "top = sorted(os.listdir('/'))\n"
+    "devices = sorted(os.listdir('/dev'))\n"
+)
 
 
 @as_root
-def test_file_system_is_read_only_and_tmp_is_private(box, course_dir):
-    tmp_path = course_dir
+def test_only_what_python_needs_is_there(stray_copy):
+    from dlcourse.sandbox import filesystem
+
+    with Sandbox(call_timeout=10) as box:
+        run(box, PROBE)
+        for path in stray_copy:
+            assert box.get("read")(path) == "FileNotFoundError", path
+        allowed = set(filesystem.SYSTEM_ENTRIES) | {"dev", "proc", "tmp", "var"}
+        # plus the first folder of the Python environment and of this library
+        allowed |= {p.split("/")[1] for p in filesystem.runtime_paths()}
+        assert set(box.get("top")) <= allowed
+        # no disks, loop devices or consoles: uid 0 owns them
+        assert set(box.get("devices")) <= {
+            *filesystem.DEVICES,
+            *filesystem.DEVICE_LINKS,
+            "shm",
+        }
+        assert box.get("read")("/etc/shadow") == "PermissionError"
+        assert box.get("read")("/etc/hostname") not in ("FileNotFoundError", "PermissionError")
+    # the older deny-list view shows what the allow-list is for
+    with Sandbox(call_timeout=10, allow_list=False) as box:
+        run(box, PROBE)
+        assert [box.get("read")(path) for path in stray_copy] == ["SECRET", "SECRET"]
+
+
+@as_root
+def test_the_data_folder_is_there_read_only(stray_copy):
+    data = os.path.dirname(stray_copy[0])
+    with open(os.path.join(data, "train.idx"), "w") as fh:
+        fh.write("pixels")
+    with Sandbox(call_timeout=10, env={"DLCOURSE_FASHION_MNIST": data}) as box:
+        run(
+            box,
+            PROBE
+            + "def write(p):\n    try:\n        open(p, 'w')\n    except OSError as e:\n        return e.strerror\n",
+        )
+        assert box.get("read")(os.path.join(data, "train.idx")) == "pixels"
+        assert box.get("write")(os.path.join(data, "x")) == "Read-only file system"
+        # only that folder: the other stray copy stays out of sight
+        assert box.get("read")(stray_copy[1]) == "FileNotFoundError"
+
+
+@as_root
+def test_file_system_is_read_only_and_tmp_is_private(box):
     name = f"dlcourse-test-{uuid.uuid4().hex}"
     run(
         box,
-        f"import os\ntry:\n    open({str(tmp_path / 'x')!r}, 'w')\n    outside = 'written'\nexcept OSError as e:\n    outside = e.strerror\nopen('/tmp/{name}', 'w').write('x')\ncwd = os.getcwd()",
+        "import os, sys\n"
+        "def write(p):\n    try:\n        open(p, 'w')\n        return 'written'\n    except OSError as e:\n        return e.strerror\n"
+        f"open('/tmp/{name}', 'w').write('x')\ncwd = os.getcwd()\n"
+        "outside = [write(p) for p in ('/x', '/etc/x', '/usr/x', os.path.join(sys.prefix, 'x'))]",
     )
-    assert box.get("outside") == "Read-only file system"
+    assert box.get("outside") == ["Read-only file system"] * 4
     assert box.get("cwd") == "/tmp/work"
     assert not os.path.exists(f"/tmp/{name}")
 

@@ -7,10 +7,10 @@ process:
 - its own network namespace with no interfaces up: every connection fails;
 - its own PID namespace (this process forks; the child is PID 1 there and the
   whole namespace dies with it, so nothing the student forks outlives it);
-- its own mount namespace where the course folders (graders, sources,
-  gradebook, other submissions) are covered by empty, unreadable mounts,
-  /tmp, /var/tmp and /dev/shm are small private tmpfs mounts and everything
-  else is read-only;
+- its own mount namespace with a new root holding only what Python needs,
+  read-only, and small private /tmp, /var/tmp and /dev/shm (see
+  :mod:`dlcourse.sandbox.filesystem`): the course, other students' folders
+  and the rest of the machine do not exist in there;
 - no capabilities, and ``no_new_privs``;
 - resource limits: CPU seconds, address space, processes, file size, open
   files, no core dumps.
@@ -25,15 +25,11 @@ import ctypes
 import os
 import resource
 
+from dlcourse.sandbox import filesystem
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY = 1
-MS_NOSUID = 2
-MS_NODEV = 4
-MS_NOEXEC = 8
-MS_REMOUNT = 32
-MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
@@ -49,8 +45,6 @@ DEFAULT_LIMITS = {
     "open_files": 256,
 }
 
-PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
-
 
 class ConfineError(OSError):
     pass
@@ -64,33 +58,6 @@ def _check(result: int, what: str) -> None:
     if result != 0:
         errno = ctypes.get_errno()
         raise ConfineError(errno, f"{what}: {os.strerror(errno)}")
-
-
-def _mount(libc, source, target, fstype, flags, data=None) -> None:
-    enc = lambda s: s.encode() if isinstance(s, str) else s  # noqa: E731
-    _check(
-        libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-        f"mount {target}",
-    )
-
-
-def _mount_points() -> list[str]:
-    points = []
-    with open("/proc/self/mountinfo") as fh:
-        for line in fh:
-            fields = line.split()
-            # the mount point is field 5, with octal escapes for spaces
-            points.append(fields[4].encode().decode("unicode_escape"))
-    return points
-
-
-def _hide(libc, path: str, empty_file: str) -> None:
-    """Cover ``path`` with something empty that uid 0 without capabilities
-    cannot read."""
-    if os.path.isdir(path):
-        _mount(libc, "none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
-    elif os.path.exists(path):
-        _mount(libc, empty_file, path, None, MS_BIND)
 
 
 def _drop_capabilities(libc) -> None:
@@ -226,16 +193,6 @@ def _set_rlimits(limits: dict, applied: list, missing: list, base_processes: int
         missing.append(f"processes ({exc})")
 
 
-def _runtime_paths() -> list[str]:
-    """Folders this Python needs to keep running: its environment, its base
-    installation and this library."""
-    import sys
-
-    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-    paths = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix), here}
-    return sorted(p for p in paths if os.path.isdir(p))
-
-
 def _forward_signals(child: int) -> None:
     """Pass interrupts on to the confined child (Jupyter interrupts a kernel
     by signalling the process it started, which is this one)."""
@@ -257,12 +214,14 @@ def enter(
     tmp_bytes: int = 256 * 1024**2,
     writable=(),
     workdir: str | None = None,
+    allow_list: bool = True,
 ) -> dict:
     """Confine this process. Returns ``{"applied": [...], "missing": [...]}``.
 
     ``writable``: folders that stay writable (everything else but the private
     temporary folders becomes read-only); ``workdir``: folder to start in
-    (default: a fresh ``/tmp/work``).
+    (default: a fresh ``/tmp/work``); ``allow_list=False``: the older view of
+    the real root with ``hidden_paths`` covered (the fallback; for tests).
 
     In the root case this forks: the caller's original process waits for the
     confined child and exits with its status, and only the child returns.
@@ -300,62 +259,17 @@ def enter(
                 applied.append("processes")
             _check(libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "pdeathsig")
             applied += ["network", "process namespace"]
-            _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
-            handles = []
-            for path in writable:
-                path = os.path.realpath(path)
-                handles.append((os.open(path, os.O_PATH | os.O_DIRECTORY), path))
-            # the Python environment may live under /tmp (a CI checkout, say):
-            # it must stay visible, read-only, under the private /tmp
-            restore = []
-            for path in _runtime_paths():
-                if any(path == t or path.startswith(t + "/") for t in PRIVATE_TMP):
-                    restore.append((os.open(path, os.O_PATH | os.O_DIRECTORY), path))
-            _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-            private = set()
-            for path in PRIVATE_TMP:
-                if os.path.isdir(path):
-                    _mount(
-                        libc,
-                        "none",
-                        path,
-                        "tmpfs",
-                        MS_NOSUID | MS_NODEV,
-                        f"size={tmp_bytes},mode=1777",
-                    )
-                    private.add(path)
-            # hidden files are covered by an empty, unreadable file, which the
-            # read-only pass below also makes unwritable
-            empty = "/tmp/.dlcourse-hidden"
-            with open(empty, "w"):
-                pass
-            os.chmod(empty, 0)
-            for path in hidden_paths:
-                _hide(libc, os.path.abspath(path), empty)
-            for fd, path in restore:
-                os.makedirs(path, exist_ok=True)
-                _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-                os.close(fd)
-            exposed = set()
-            for fd, path in handles:
-                # mounted back from the handle taken before anything was
-                # covered (the folder may lie under a hidden path or /tmp);
-                # as a mount point of its own the read-only pass leaves it be
-                os.makedirs(path, exist_ok=True)
-                _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-                os.close(fd)
-                exposed.add(path)
-            keep_writable = private | exposed | {"/proc", "/dev/pts", "/dev"}
-            for point in _mount_points():
-                if point in keep_writable or point.startswith("/proc/"):
-                    continue
-                try:
-                    _mount(libc, None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
-                except ConfineError:
-                    # some mounts keep locked flags; they are covered by the
-                    # read-only root or are pseudo file systems
-                    if point == "/":
-                        raise
+            _check(
+                libc.mount(b"none", b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None),
+                "make mounts private",
+            )
+            try:
+                if not allow_list:
+                    raise filesystem.FileSystemError(0, "not asked for")
+                filesystem.allow_list_root(libc, hidden_paths, writable, tmp_bytes)
+            except filesystem.FileSystemError as exc:
+                missing.append(f"allow-list file system ({exc}; the course is hidden instead)")
+                filesystem.deny_list_root(libc, hidden_paths, writable, tmp_bytes)
             applied.append("file system")
             if workdir is None:
                 os.makedirs("/tmp/work", exist_ok=True)
@@ -363,7 +277,7 @@ def enter(
             _set_rlimits(limits, applied, missing, base_processes)
             _drop_capabilities(libc)
             applied.append("capabilities")
-        except ConfineError as exc:
+        except (ConfineError, filesystem.FileSystemError) as exc:
             missing.append(f"namespaces ({exc})")
             _set_rlimits(limits, applied, missing, base_processes)
     else:

@@ -25,6 +25,7 @@ def main(argv: list[str]) -> None:
         limits=config.get("limits"),
         writable=config.get("writable", []),
         workdir=config.get("workdir"),
+        allow_list=config.get("allow_list", True),
     )
     if config.get("report"):
         try:

@@ -73,18 +73,26 @@ class Sandbox:
         call_timeout: float = 20.0,
         start_timeout: float = 30.0,
         env: dict | None = None,
+        allow_list: bool = True,
     ):
         self.hidden_paths = [str(p) for p in hidden_paths]
         self.limits = limits or {}
         self.call_timeout = call_timeout
         self.start_timeout = start_timeout
         self.extra_env = env or {}
+        self.allow_list = allow_list
         self.proc: subprocess.Popen | None = None
         self.report: dict = {}
 
     # lifecycle ----------------------------------------------------------
     def start(self) -> None:
-        config = json.dumps({"hidden_paths": self.hidden_paths, "limits": self.limits})
+        config = json.dumps(
+            {
+                "hidden_paths": self.hidden_paths,
+                "limits": self.limits,
+                "allow_list": self.allow_list,
+            }
+        )
         env = {
             "PATH": "/usr/bin:/bin",
             "LANG": "C.UTF-8",

@@ -240,6 +240,7 @@ def main() -> None:
         report = confine.enter(
             hidden_paths=config.get("hidden_paths", []),
             limits=config.get("limits"),
+            allow_list=config.get("allow_list", True),
         )
         # imported after confinement: nothing of numpy's runs with privileges
         import numpy  # noqa: F401

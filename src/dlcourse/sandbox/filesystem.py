@@ -1,0 +1,261 @@
+"""What a confined process sees of the file system.
+
+Called by :func:`dlcourse.sandbox.confine.enter` as root, inside the
+process's own (private) mount namespace, before any student code runs.
+
+The sandbox gets a new, empty root (a small tmpfs, then ``pivot_root``)
+holding only what Python needs to run:
+
+- the operating system's read-only folders: /usr, /etc and the /bin, /lib
+  links or folders beside them, and /sys;
+- the Python environment, its base installation and this library, read-only;
+- the folder named by ``$DLCOURSE_FASHION_MNIST``, read-only, when set (a
+  notebook loads its data in the sandbox);
+- five devices (null, zero, full, random, urandom), never the disks;
+- a fresh /proc for its own PID namespace;
+- private, size-limited /tmp, /var/tmp and /dev/shm;
+- the ``writable`` folders (a kernel's notebook folder and socket folder).
+
+Everything else of the machine does not exist in there: the course with its
+graders, sources and gradebook, other students' folders, users' homes, /opt,
+/var, /srv, /run and copies of the course wherever an instructor keeps them.
+The ``hidden_paths`` are still covered on top, for a course kept inside one
+of the allowed folders (under /usr/local, say), as are the system's password
+hashes and private keys.
+
+Where ``pivot_root`` is not possible the older deny-list view is used: the
+real root, read-only, with ``hidden_paths`` covered by empty unreadable
+mounts. The caller reports that as a weaker sandbox.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MNT_DETACH = 2
+
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+# Top-level entries of / a Python process may need. On merged-/usr systems
+# bin, sbin and lib* are links into /usr and are recreated as links.
+SYSTEM_ENTRIES = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+DEVICE_LINKS = {
+    "fd": "/proc/self/fd",
+    "stdin": "/proc/self/fd/0",
+    "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2",
+}
+# readable by uid 0 even without capabilities (it owns them)
+SYSTEM_SECRETS = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/ssh")
+HIDDEN_FILE = "/tmp/.dlcourse-hidden"
+# data folders notebooks read (see dlcourse.data), shown read-only when set
+DATA_FOLDER_VARIABLES = ("DLCOURSE_FASHION_MNIST",)
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+
+
+class FileSystemError(OSError):
+    pass
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise FileSystemError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> None:
+    enc = lambda s: s.encode() if isinstance(s, str) else s  # noqa: E731
+    _check(
+        libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+        f"mount {target}",
+    )
+
+
+def _tmpfs(libc, target: str, size: int, mode: str = "1777") -> None:
+    _mount(libc, "none", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+
+
+def mount_points() -> list[str]:
+    points = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            fields = line.split()
+            # the mount point is field 5, with octal escapes for spaces
+            points.append(fields[4].encode().decode("unicode_escape"))
+    return points
+
+
+def runtime_paths() -> list[str]:
+    """Folders this Python needs to keep running: its environment, its base
+    installation and this library."""
+    import sys
+
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    paths = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix), here}
+    return sorted(p for p in paths if os.path.isdir(p))
+
+
+def _hide(libc, path: str, empty_file: str) -> None:
+    """Cover ``path`` with something empty that uid 0 without capabilities
+    cannot read."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        _mount(libc, "none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
+    elif os.path.isfile(path) and not os.path.islink(path):
+        _mount(libc, empty_file, path, None, MS_BIND)
+
+
+def _handles(paths) -> list[tuple[int, str]]:
+    """O_PATH handles on folders, taken before anything covers them (a folder
+    may lie under /tmp, which the staging root covers)."""
+    return [
+        (os.open(os.path.realpath(p), os.O_PATH | os.O_DIRECTORY), os.path.realpath(p))
+        for p in paths
+    ]
+
+
+def _bind_handle(libc, fd: int, target: str) -> None:
+    os.makedirs(target, exist_ok=True)
+    _mount(libc, f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+
+
+def _under(path: str, folders) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def _read_only_pass(libc, keep_writable: set[str]) -> None:
+    for point in mount_points():
+        if point in keep_writable or point.startswith("/proc/"):
+            continue
+        try:
+            _mount(libc, None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        except FileSystemError:
+            # some mounts keep locked flags; they are covered by the
+            # read-only root or are pseudo file systems
+            if point == "/":
+                raise
+
+
+def _pivot_root_number() -> int:
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise FileSystemError(
+            0, f"pivot_root: no system call number known for {platform.machine()}"
+        )
+    return number
+
+
+def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
+    """Build the new root and move into it. Returns the writable folders.
+
+    Raises FileSystemError before the move if it cannot be built; the mount
+    namespace is then as it was (the staging root is detached)."""
+    system = [
+        "/" + name
+        for name in SYSTEM_ENTRIES
+        if os.path.islink("/" + name) or os.path.isdir("/" + name)
+    ]
+    data = [os.environ[v] for v in DATA_FOLDER_VARIABLES if os.path.isdir(os.environ.get(v, ""))]
+    runtime = [p for p in [*runtime_paths(), *data] if not _under(os.path.realpath(p), system)]
+    read_only = _handles(runtime)
+    writable_handles = _handles(writable)
+    stage = "/tmp"
+    try:
+        _tmpfs(libc, stage, 16 * 1024**2, mode="755")
+    except FileSystemError:
+        for fd, _ in read_only + writable_handles:
+            os.close(fd)
+        raise
+    try:
+        # private folders first: the Python environment may live under /tmp
+        # (a CI checkout) and is mounted on top of them below
+        for path in PRIVATE_TMP:
+            os.makedirs(stage + path, exist_ok=True)
+            _tmpfs(libc, stage + path, tmp_bytes)
+        os.makedirs(stage + "/proc")
+        _mount(libc, "proc", stage + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        for name in DEVICES:
+            if os.path.exists("/dev/" + name):
+                open(f"{stage}/dev/{name}", "w").close()
+                _mount(libc, "/dev/" + name, f"{stage}/dev/{name}", None, MS_BIND)
+        for name, target in DEVICE_LINKS.items():
+            os.symlink(target, f"{stage}/dev/{name}")
+        for entry in system:
+            target = stage + entry
+            if os.path.islink(entry):
+                os.symlink(os.readlink(entry), target)
+            else:
+                os.mkdir(target)
+                _mount(libc, entry, target, None, MS_BIND | MS_REC)
+        for fd, path in read_only:
+            _bind_handle(libc, fd, stage + path)
+        exposed = set()
+        for fd, path in writable_handles:
+            _bind_handle(libc, fd, stage + path)
+            exposed.add(path)
+        open(stage + HIDDEN_FILE, "w").close()
+        os.chmod(stage + HIDDEN_FILE, 0)
+        for path in [*SYSTEM_SECRETS, *hidden_paths]:
+            path = os.path.abspath(path)
+            if os.path.lexists(stage + path) and not _under(path, exposed):
+                _hide(libc, stage + path, stage + HIDDEN_FILE)
+        os.chdir(stage)
+        _check(libc.syscall(_pivot_root_number(), b".", b"."), "pivot_root")
+    except OSError as exc:
+        libc.umount2(stage.encode(), MNT_DETACH)
+        raise FileSystemError(exc.errno or 0, f"allow-list root: {exc}") from None
+    finally:
+        for fd, _ in read_only + writable_handles:
+            os.close(fd)
+    # new_root and put_old the same folder: the old root is now mounted on
+    # top of the new one; detached, nothing of it stays reachable
+    # (pivot_root(2), NOTES). Past this point there is no going back.
+    if libc.umount2(b".", MNT_DETACH) != 0:
+        raise RuntimeError(f"detach the old root: {os.strerror(ctypes.get_errno())}")
+    os.chdir("/")
+    devices = {"/dev/" + name for name in DEVICES}
+    _read_only_pass(libc, set(PRIVATE_TMP) | exposed | devices | {"/proc"})
+    return exposed
+
+
+def deny_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
+    """The real root, read-only, with ``hidden_paths`` covered. Returns the
+    writable folders."""
+    writable_handles = _handles(writable)
+    # the Python environment may live under /tmp (a CI checkout, say): it
+    # must stay visible, read-only, under the private /tmp
+    restore = _handles(p for p in runtime_paths() if _under(p, PRIVATE_TMP))
+    _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    private = set()
+    for path in PRIVATE_TMP:
+        if os.path.isdir(path):
+            _tmpfs(libc, path, tmp_bytes)
+            private.add(path)
+    # hidden files are covered by an empty, unreadable file, which the
+    # read-only pass below also makes unwritable
+    with open(HIDDEN_FILE, "w"):
+        pass
+    os.chmod(HIDDEN_FILE, 0)
+    for path in hidden_paths:
+        _hide(libc, os.path.abspath(path), HIDDEN_FILE)
+    for fd, path in restore:
+        _bind_handle(libc, fd, path)
+        os.close(fd)
+    exposed = set()
+    for fd, path in writable_handles:
+        # mounted back from the handle taken before anything was covered (the
+        # folder may lie under a hidden path or /tmp); as a mount point of its
+        # own the read-only pass leaves it be
+        _bind_handle(libc, fd, path)
+        os.close(fd)
+        exposed.add(path)
+    _read_only_pass(libc, private | exposed | {"/proc", "/dev/pts", "/dev"})
+    return exposed

@@ -6,7 +6,9 @@
    a scratch copy of the course; unless it earns every autograded point,
    nothing is graded and the message says what is wrong.
 2. Every submission is autograded by the stock ``nbgrader autograde
-   ASSIGNMENT --student S`` in its own process, ``workers`` at a time. Each
+   ASSIGNMENT --student S`` in its own process, ``workers`` at a time (each
+   forked from a worker's server that has nbgrader imported: see
+   :mod:`dlcourse.nbgrader_forks`). Each
    writes only its own rows of the gradebook (SQLite serialises the writes;
    a run that meets a locked database is retried), so the scores equal a
    sequential run's. One submission's crash, timeout or garbage never stops
@@ -83,10 +85,24 @@ def _env() -> dict:
 
 
 def _nbgrader(
-    root: Path, args: list[str], log: Path | None = None, timeout: float = STUDENT_TIMEOUT
+    root: Path,
+    args: list[str],
+    log: Path | None = None,
+    timeout: float = STUDENT_TIMEOUT,
+    servers: _ForkServers | None = None,
 ) -> tuple[int, str]:
     """Run nbgrader in ``root``; returns (exit status, its output). The whole
-    process group is killed on timeout so no kernel is left behind."""
+    process group is killed on timeout so no kernel is left behind. With
+    ``servers`` (and a ``log``) the command is a child of this worker's fork
+    server, which has nbgrader imported already."""
+    server = servers.get() if servers is not None and log is not None else None
+    if server is not None:
+        from dlcourse.nbgrader_forks import ForkServerError
+
+        try:
+            return server.run(args, root, log, timeout)
+        except ForkServerError:
+            pass  # a process of its own, as without a server
     from dlcourse.startup import nbgrader_command
 
     proc = subprocess.Popen(
@@ -110,6 +126,42 @@ def _nbgrader(
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(output)
     return proc.returncode, output
+
+
+class _ForkServers:
+    """One nbgrader fork server per worker thread (see
+    :mod:`dlcourse.nbgrader_forks`), started on first use, all closed at the
+    end of the batch. A server that cannot start or dies is replaced once;
+    after that the worker starts a process per student."""
+
+    def __init__(self):
+        self.local = threading.local()
+        self.started: list = []
+        self.lock = threading.Lock()
+
+    def get(self):
+        from dlcourse.nbgrader_forks import ForkServer, ForkServerError
+
+        server = getattr(self.local, "server", None)
+        if server is not None and server.alive:
+            return server
+        if getattr(self.local, "starts", 0) >= 2:
+            return None
+        self.local.starts = getattr(self.local, "starts", 0) + 1
+        try:
+            server = ForkServer(env=_env())
+        except (ForkServerError, OSError):
+            return None
+        self.local.server = server
+        with self.lock:
+            self.started.append(server)
+        return server
+
+    def close(self) -> None:
+        with self.lock:
+            for server in self.started:
+                server.close()
+            self.started.clear()
 
 
 def reason_from_log(output: str) -> str:
@@ -309,7 +361,12 @@ class Progress:
 
 
 def _grade_one(
-    root: Path, assignment: str, student: str, extra: list[str], timeout: float
+    root: Path,
+    assignment: str,
+    student: str,
+    extra: list[str],
+    timeout: float,
+    servers: _ForkServers | None = None,
 ) -> StudentResult:
     log = root / "reports" / assignment / student / "autograde.log"
     start = time.perf_counter()
@@ -319,7 +376,7 @@ def _grade_one(
         notes.append(timestamp_note)
     args = ["autograde", assignment, "--student", student, "--force", *extra]
     for _attempt in range(3):
-        code, out = _nbgrader(root, args, log, timeout)
+        code, out = _nbgrader(root, args, log, timeout, servers)
         if "database is locked" not in out:
             break
         time.sleep(1.0)
@@ -445,23 +502,26 @@ def run_batch(
             todo.append((student, fingerprint))
     progress = Progress(len(todo), progress_stream)
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            pool.submit(_grade_one, root, assignment, student, list(extra_args or []), timeout): (
-                student,
-                fp,
-            )
-            for student, fp in todo
-        }
-        for future in as_completed(futures):
-            student, fingerprint = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - one student's failure never ends the batch
-                result = StudentResult(student, "could not be graded", f"internal error: {exc}")
-            results[student] = result
-            state.record(result, fingerprint)
-            progress.update(student)
+    servers = _ForkServers()
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                pool.submit(
+                    _grade_one, root, assignment, student, list(extra_args or []), timeout, servers
+                ): (student, fp)
+                for student, fp in todo
+            }
+            for future in as_completed(futures):
+                student, fingerprint = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - one student's failure never ends the batch
+                    result = StudentResult(student, "could not be graded", f"internal error: {exc}")
+                results[student] = result
+                state.record(result, fingerprint)
+                progress.update(student)
+    finally:
+        servers.close()
     summary["seconds"] = round(time.perf_counter() - start, 1)
     rows = cell_rows(root, assignment)
     per_student = {}

@@ -1,0 +1,214 @@
+"""Running one nbgrader command per student without paying nbgrader's
+start-up each time.
+
+The batch grades every student with a process of its own
+(``nbgrader autograde A --student S``), so that one student's crash, timeout
+or garbage touches nobody else. Python and nbgrader's imports (jupyter_server,
+nbconvert, sqlalchemy, this course's preprocessors) cost about 1.6 s of every
+such process here. A fork server pays them once per batch worker: it imports
+nbgrader, then forks a fresh child for every command. The child is still a
+process of its own, in its own session, writing its own log, killed with its
+whole process group at the timeout; it only starts from an imported nbgrader.
+
+    server = ForkServer(env)
+    code, output = server.run(["autograde", "02_layers", "--student", "s1", "--force"],
+                              cwd=root, log=root / "autograde.log", timeout=3600)
+    server.close()
+
+The server runs no student code and reads nothing of the course; it has no
+threads, so forking it is safe. Each child reads the course's
+nbgrader_config.py itself, as the ``nbgrader`` command does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+NBGRADER_MAIN = "nbgrader.apps.nbgraderapp:main"
+# imported by the server so that each child finds them loaded: what the
+# course's nbgrader_config.py imports
+PRELOAD = (
+    "nbgrader.apps.nbgraderapp",
+    "nbgrader.preprocessors",
+    "nbconvert.preprocessors",
+    "dlcourse.nbgrader_ext.dedup",
+    "dlcourse.nbgrader_ext.feedback",
+    "dlcourse.nbgrader_ext.hidden_graders",
+    "dlcourse.nbgrader_ext.output_cap",
+    "dlcourse.nbgrader_ext.sandboxed_kernel",
+)
+
+
+class ForkServerError(RuntimeError):
+    """The server could not start or stopped answering; run the command as a
+    process of its own instead."""
+
+
+class ForkServer:
+    """The batch's side: starts the server, sends it commands."""
+
+    def __init__(self, env: dict | None = None, entry: str = NBGRADER_MAIN, start_timeout=120.0):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dlcourse.nbgrader_forks", entry],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
+        ready = self._reply(start_timeout)
+        if not ready.get("ready"):
+            self.close()
+            raise ForkServerError(f"the nbgrader fork server did not start: {ready}")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _reply(self, timeout: float) -> dict:
+        import select
+
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            raise ForkServerError("the nbgrader fork server stopped answering")
+        return json.loads(line)
+
+    def run(
+        self, args: list[str], cwd: str | Path, log: str | Path, timeout: float
+    ) -> tuple[int, str]:
+        """Run ``nbgrader ARGS`` in ``cwd``; its output goes to ``log``.
+        Returns (exit status, output); negative for a signal, as subprocess."""
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        request = {"args": list(args), "cwd": str(cwd), "log": str(log), "timeout": timeout}
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            self.close()
+            raise ForkServerError("the nbgrader fork server is gone") from None
+        # the server enforces the timeout; the margin covers killing the group
+        reply = self._reply(timeout + 60)
+        output = Path(log).read_text(errors="replace") if Path(log).exists() else ""
+        if reply.get("timed_out"):
+            output += (
+                f"\n[dlcourse] nbgrader did not finish within {timeout:.0f} s and was stopped\n"
+            )
+            Path(log).write_text(output)
+        return int(reply["code"]), output
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+# --------------------------------------------------------------- the server
+def _load(entry: str):
+    import importlib
+
+    module, _, name = entry.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _child(request: dict, entry: str) -> None:
+    """In the forked child: become the command, then exit with its status."""
+    code = 70
+    try:
+        os.setsid()
+        os.chdir(request["cwd"])
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(null)
+        os.close(log)
+        sys.argv = ["nbgrader", *request["args"]]
+        try:
+            result = _load(entry)()
+            code = result if isinstance(result, int) else 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - reported in the log, as a crash would be
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code & 0xFF)
+
+
+def _wait(pid: int, timeout: float) -> tuple[int, bool]:
+    """Wait for the child; at the timeout kill its process group. Then kill
+    whatever the command left in its group (the exited child, a zombie until
+    reaped, keeps the group's id from being reused) and reap it."""
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+        if time.monotonic() > deadline:
+            timed_out = True
+            break
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), timed_out
+
+
+def serve(entry: str) -> None:
+    from dlcourse.startup import skip_slow_unused_imports
+
+    skip_slow_unused_imports()
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the child imports it again and reports
+            pass
+    _load(entry)
+    replies = os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing else may write replies
+
+    def reply(message: dict) -> None:
+        os.write(replies, (json.dumps(message) + "\n").encode())
+
+    reply({"ready": True, "pid": os.getpid()})
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.close(replies)
+            _child(request, entry)
+        code, timed_out = _wait(pid, float(request["timeout"]))
+        reply({"code": code, "timed_out": timed_out})
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1] if len(sys.argv) > 1 else NBGRADER_MAIN)

@@ -22,15 +22,18 @@ from dlcourse.batch import run_batch
 from dlcourse.filled_submission import filled_submission
 
 A = "02_layers"
-# the cases run here finish within seconds each; the runaway ones (fork bomb,
-# endless loops) cost a per-cell timeout each and run in the corpus tool,
-# tests/hostile/_run_corpus.py
+# every case but the fork bomb, which spins 128 processes for a whole
+# per-cell timeout beside the other tests of the suite (it runs in the corpus
+# tool, tests/hostile/_run_corpus.py)
 CASES = [
     "honest_reference", "blank_release", "invalid_json", "empty_file", "nbformat3",
     "graded_cell_duplicated", "answer_cell_to_markdown", "renamed_notebook", "extra_notebook",
     "student_unicode", "sys_exit", "memory_bomb", "print_100mb", "read_course_files",
     "read_gradebook", "write_gradebook", "attack_other_student", "network_connection",
-    "garbage_timestamp", "os_exit", "kill_parent_process",
+    "garbage_timestamp", "os_exit", "kill_parent_process", "kill_own_kernel",
+    "write_1gb_file", "graded_cells_deleted", "graded_cell_to_markdown", "metadata_stripped",
+    "non_utf8_bytes", "scan_filesystem_for_solutions", "infinite_loop",
+    "swallow_keyboard_interrupt",
 ]  # fmt: skip
 
 
@@ -97,6 +100,7 @@ def test_the_hostile_batch(hostile_batch):
     _check_honest_scores(hostile_batch)
     _check_gradebook_and_processes(hostile_batch)
     _check_big_output_capped(hostile_batch)
+    _check_large_files_dropped(hostile_batch)
     _check_feedback_pages(hostile_batch)
 
 
@@ -156,6 +160,16 @@ def _check_big_output_capped(hostile_batch):
     root, _, _ = hostile_batch
     notebook = root / "autograded" / "print_100mb" / A / f"{A}.ipynb"
     assert notebook.stat().st_size < 5_000_000
+
+
+def _check_large_files_dropped(hostile_batch):
+    root, summary, _ = hostile_batch
+    # the 256 MB the kernel let the notebook write is neither kept nor sent
+    # back to the student
+    for folder in ("autograded", "feedback"):
+        sizes = [p.stat().st_size for p in (root / folder / "write_1gb_file").rglob("*")]
+        assert sizes and max(sizes) < 20 * 1024**2, (folder, max(sizes, default=None))
+    assert any("MB" in note for note in summary["students"]["write_1gb_file"]["notes"])
 
 
 def _check_feedback_pages(hostile_batch):

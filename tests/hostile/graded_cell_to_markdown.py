@@ -2,7 +2,7 @@
 
 expect: graded
 total: full
-measured: nbgrader restores test_linear as a code cell (same warning as answer_cell_to_markdown); 22/22.
+measured: through the batch (2026-11-26): 22/22. nbgrader restores test_linear as a code cell (same warning as answer_cell_to_markdown); 22/22.
 """
 
 import nbformat

@@ -2,7 +2,7 @@
 
 expect: manual   # every cell "needs manual grading"
 total: 0
-measured: nbgrader flags each missing grade cell for manual grading; all 13 cells "needs manual grading", autograded total 0; batch continues.
+measured: through the batch (2026-11-26): total 0, every graded cell "needs manual grading". nbgrader flags each missing grade cell for manual grading; all 13 cells "needs manual grading", autograded total 0; batch continues.
 """
 
 

@@ -2,8 +2,8 @@
 
 expect: ungradable
 total: any
-reason: could not autograde
-measured: nbgrader: UnicodeDecodeError "can't decode byte 0xe9", notebook dropped, batch continues; could not be graded.
+reason: not UTF-8
+measured: nbgrader: UnicodeDecodeError "can't decode byte 0xe9", notebook dropped, batch continues; could not be graded. Through the batch (2026-11-26): "could not be graded", reason "the notebook file is not UTF-8 text", 0.2 s.
 """
 
 import nbformat

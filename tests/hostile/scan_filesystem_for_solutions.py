@@ -3,8 +3,8 @@
 reason: NotImplementedError|not defined|NameError
 expect: graded
 total: 0
-measured: 22/22: every answer cell prints "solution notebook found at: /work/main/source/02_layers/02_layers.ipynb" and the instructor solution; the hidden-grader sandboxes can read it too, so every check passes; the autograded notebook holds solution and grader-identical lines.
-known_problem: the sandbox hides only the course folder being graded; the rest of the file system is readable, so any other copy of the course (the git checkout, a backup, another course folder) gives students the solutions and graders. Seen with the scratch course in /tmp and the repository in /work/main
+measured: through the batch with the allow-list sandbox (2026-11-26): 0/22, "solution notebook found at: None" in every answer cell; the sandbox's root holds only the OS folders, the Python environment, the library and the notebook's own folder, so no copy of the course exists in there (the repository checkout, the scratch course and a copy under /opt alike). 107 s: each cell walks what there is.
+before: with the deny-list sandbox (only the course being graded and users' folders hidden), 22/22: every answer cell found the repository's source/02_layers/02_layers.ipynb and ran the instructor's solution, and the hidden graders' sandboxes could read it too.
 """
 
 STEAL = """

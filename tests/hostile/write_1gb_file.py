@@ -4,7 +4,7 @@ expect: graded
 total: 20
 reason: File too large|Errno 27
 measured: the file-size limit (256 MB) stops the write with OSError [Errno 27] File too large; the hidden graders re-run the cell and report it: test_softmax 0/2, others full. A 268,435,456-byte big.bin is left in autograded/write_1gb_file/02_layers/.
-note: a 256 MB file written by the student stayed in autograded/<student>/02_layers/ and nbgrader generate_feedback copied it to feedback/<student>/02_layers/big.bin (verified: 268,435,456 bytes). The batch command now removes files over 20 MB from autograded/ once the grades are recorded, with a note (tests/test_batch.py::test_large_files_written_while_grading_are_not_kept); this case was not re-run through the batch since
+note: with stock nbgrader the 256 MB file stayed in autograded/<student>/02_layers/ and generate_feedback copied it to feedback/<student>/02_layers/big.bin (268,435,456 bytes). Through the batch (2026-11-26): 20/22, and the batch removed big.bin after recording the grades, with the note "big.bin (256 MB, written by the notebook) was not kept: files over 20 MB are removed after grading"; nothing over 20 MB in autograded/ or feedback/ (checked by tests/test_hostile_batch.py).
 """
 
 

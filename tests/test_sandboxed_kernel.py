@@ -38,7 +38,8 @@ print(found)
 """
 
 
-async def _run(workdir: Path, code: str) -> str:
+async def _run(workdir: Path, code: str, stderr: list | None = None) -> str:
+    """The kernel's stdout for ``code``; its stderr goes to ``stderr``."""
     km = SandboxedKernelManager(kernel_name="python3")
     km.course_root = str(ROOT)
     await km.start_kernel(cwd=str(workdir))
@@ -54,7 +55,10 @@ async def _run(workdir: Path, code: str) -> str:
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "stream":
-                text.append(msg["content"]["text"])
+                if msg["content"]["name"] == "stderr" and stderr is not None:
+                    stderr.append(msg["content"]["text"])
+                else:
+                    text.append(msg["content"]["text"])
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 break
     finally:
@@ -87,6 +91,29 @@ def test_kernel_sees_its_own_folder_only():
         assert (workdir / "written.txt").read_text() == "kept"
     finally:
         shutil.rmtree(workdir.parent.parent)
+
+
+def test_plotting_writes_nothing_to_stderr(tmp_path):
+    # nbgrader zeroes a graded cell with stderr output. matplotlib's first
+    # figure in a fresh kernel builds its font list with fontconfig's fc-list,
+    # which said "No writable cache directories" when the sandbox had no font
+    # cache; the kernel captures that output only some of the time, so fc-list
+    # is asked directly too
+    stderr: list = []
+    code = (
+        "import shutil, subprocess\n"
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots()\nax.plot([1, 2, 3])\nax.set_title('loss')\n"
+        "fig.canvas.draw()\nprint(len(ax.lines))\n"
+        "if shutil.which('fc-list'):\n"
+        "    print(repr(subprocess.run(['fc-list'], capture_output=True, text=True).stderr))\n"
+        "else:\n"
+        "    print(repr(''))"
+    )
+    out = asyncio.run(_run(tmp_path, code, stderr)).split("\n")
+    assert out[0] == "1"
+    assert out[1] == "''", out[1]
+    assert stderr == []
 
 
 def test_a_cell_that_kills_the_kernel_costs_only_itself(tmp_path):

@@ -7,7 +7,7 @@ The sandbox gets a new, empty root (a small tmpfs, then ``pivot_root``)
 holding only what Python needs to run:
 
 - the operating system's read-only folders: /usr, /etc and the /bin, /lib
-  links or folders beside them, and /sys;
+  links or folders beside them, /sys and the font cache in /var/cache;
 - the Python environment, its base installation and this library, read-only;
 - the folder named by ``$DLCOURSE_FASHION_MNIST``, read-only, when set (a
   notebook loads its data in the sandbox);
@@ -47,6 +47,10 @@ PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 # Top-level entries of / a Python process may need. On merged-/usr systems
 # bin, sbin and lib* are links into /usr and are recreated as links.
 SYSTEM_ENTRIES = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys")
+# the system's font cache: without it fontconfig (run by matplotlib when it
+# lists fonts) tries to build one, and its "No writable cache directories"
+# lands on the notebook's stderr
+SYSTEM_FOLDERS = ("/var/cache/fontconfig",)
 DEVICES = ("null", "zero", "full", "random", "urandom")
 DEVICE_LINKS = {
     "fd": "/proc/self/fd",
@@ -195,6 +199,10 @@ def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
             else:
                 os.mkdir(target)
                 _mount(libc, entry, target, None, MS_BIND | MS_REC)
+        for path in SYSTEM_FOLDERS:
+            if os.path.isdir(path):
+                os.makedirs(stage + path, exist_ok=True)
+                _mount(libc, path, stage + path, None, MS_BIND | MS_REC)
         for fd, path in read_only:
             _bind_handle(libc, fd, stage + path)
         exposed = set()

@@ -99,6 +99,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             "env": {
                 "IPYTHONDIR": "/tmp/ipython",
                 "MPLCONFIGDIR": "/tmp/matplotlib",
+                # caches (fontconfig's among them) in the private /tmp: HOME
+                # is the grading user's, which the kernel cannot write
+                "XDG_CACHE_HOME": "/tmp/.cache",
                 # figures are shown in the notebook, as in Jupyter (the graders
                 # look for them, the feedback shows them)
                 "MPLBACKEND": "module://matplotlib_inline.backend_inline",

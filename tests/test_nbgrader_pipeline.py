@@ -111,6 +111,20 @@ def test_reference_earns_every_autograded_point(graded_course):
     assert all(score == points for score, points in grades.values()), (grades, log[-5000:])
 
 
+def test_the_reference_writes_nothing_to_stderr(graded_course):
+    # nbgrader zeroes a graded cell with stderr output, so noise from the
+    # grading environment (a library warning, a missing cache) is a bug of ours
+    root, _ = graded_course
+    nb = nbformat.read(str(root / "autograded" / "demo_ada" / A / f"{A}.ipynb"), as_version=4)
+    noise = [
+        (cell.metadata.get("nbgrader", {}).get("grade_id"), out.get("text", "")[:200])
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream" and out.get("name") == "stderr"
+    ]
+    assert noise == []
+
+
 def test_blank_release_earns_zero(graded_course):
     root, _ = graded_course
     assert {score for score, _ in _autograded(_grades(root, "demo_blank")).values()} == {0.0}

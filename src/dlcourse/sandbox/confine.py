@@ -30,7 +30,6 @@ from dlcourse.sandbox import filesystem
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
@@ -259,10 +258,7 @@ def enter(
                 applied.append("processes")
             _check(libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "pdeathsig")
             applied += ["network", "process namespace"]
-            _check(
-                libc.mount(b"none", b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None),
-                "make mounts private",
-            )
+            filesystem._mount(libc, "none", "/", None, filesystem.MS_REC | MS_PRIVATE)
             try:
                 if not allow_list:
                     raise filesystem.FileSystemError(0, "not asked for")

@@ -82,3 +82,230 @@ def test_frames_over_a_pipe_and_deadline():
     os.close(w)
     with pytest.raises(EOFError):
         wire.read_frame(r)
+
+
+# hostile frames ---------------------------------------------------------
+# The student's code can write any bytes to the reply pipe: the grader's
+# read_frame must refuse what would expand, before json.loads builds it, and
+# turn every other failure into a WireError (which the session reports as
+# the student's broken channel, never as a grader error).
+
+
+def _send_in_thread(payload: bytes):
+    """A pipe whose other end receives one frame of ``payload`` from a
+    thread (a pipe holds only 64 KiB). Returns (read fd, thread)."""
+    import struct
+    import threading
+
+    r, w = os.pipe()
+
+    def feed():
+        try:
+            wire.send_frame(w, struct.pack(">I", len(payload)) + payload)
+        except OSError:
+            pass  # the reader closed its end
+        finally:
+            os.close(w)
+
+    thread = threading.Thread(target=feed)
+    thread.start()
+    return r, thread
+
+
+def test_a_frame_that_would_expand_is_refused_before_json_reads_it(monkeypatch):
+    import tracemalloc
+
+    # a lower limit keeps the count (and tracemalloc, which slows every
+    # allocation) quick; the real one is checked below
+    monkeypatch.setattr(wire, "MAX_ITEMS", 10_000)
+    # 2 MiB of "0,": a million list elements, 8 MiB of list alone
+    payload = b'{"ok": true, "value": [' + b"0," * 2**20 + b"0]}"
+    parsed = []
+    real_loads = json.loads
+    monkeypatch.setattr(wire.json, "loads", lambda *a, **k: parsed.append(a) or real_loads(*a, **k))
+    r, thread = _send_in_thread(payload)
+    tracemalloc.start()
+    try:
+        with pytest.raises(wire.WireError, match="more than 10000 values"):
+            wire.read_frame(r)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        os.close(r)
+        thread.join()
+    assert parsed == []
+    # the frame itself, read once, and little else
+    assert peak < 1.5 * len(payload)
+
+
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        (b'{"v": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested more than 72"),
+        (b'{"v": ' + b"[[]," * 600_000 + b"[]" + b"]" * 600_000 + b"}", "nested more than 72"),
+        (b'{"v": [' + b"{}," * 1_000_000 + b"{}]}", "more than 1000000 values"),
+        (b'{"v": ' + b"9" * 1_000_000 + b"}", "integer of 1000000 digits"),
+        (b'{"v": [' + b",".join([b"9" * 4000] * 100) + b"]}", "integer of 4000 digits"),
+        (b'{"v": "\xff"}', "not UTF-8"),
+        (b'{"v": "unterminated [[[[' + b"," * 2_000_000 + b"}", "unterminated string"),
+        (b'["a" "b" "c" "d"' + b"[" * 100, "strings without separators"),
+        (b"[]" * 80 + b"]", "unbalanced brackets"),
+        (b'{"v": NaN, "w": 1e999999}', None),
+        (b"[1, 2]", "not an object"),
+    ],
+    ids=[
+        "deep",
+        "deep-inside-many",
+        "many-containers",
+        "huge-int",
+        "long-ints",
+        "not-utf8",
+        "unterminated",
+        "garbage",
+        "unbalanced",
+        "non-finite-is-fine",
+        "list",
+    ],
+)
+def test_hostile_frames_raise_wire_errors_only(payload, reason):
+    r, thread = _send_in_thread(payload)
+    try:
+        if reason is None:
+            message = wire.read_frame(r)
+            assert np.isnan(message["v"]) and message["w"] == float("inf")
+        else:
+            with pytest.raises(wire.WireError, match=reason):
+                wire.read_frame(r)
+    finally:
+        os.close(r)
+        thread.join()
+
+
+def test_an_oversized_header_is_refused_without_reading():
+    import struct
+
+    r, w = os.pipe()
+    os.write(w, struct.pack(">I", wire.MAX_FRAME_BYTES + 1))
+    with pytest.raises(wire.WireError, match="exceeds the limit"):
+        wire.read_frame(r)
+    os.close(r)
+    os.close(w)
+
+
+def test_the_largest_array_the_course_sends_fits_and_passes_quickly():
+    # the frame the worker sends for the Fashion-MNIST training set as
+    # float32; the size check reads only brackets, commas and quotes, so the
+    # base64 text can stay zero bytes (untouched pages: no 250 MB to write)
+    size = 60000 * 784 * 4
+    head = b'{"ok": true, "value": {"__nd__": "float32", "shape": [60000, 784], "b64": "'
+    tail = b'"}, "id": 1}'
+    payload = bytearray(len(head) + 4 * size // 3 + len(tail))
+    payload[: len(head)] = head
+    payload[-len(tail) :] = tail
+    assert len(payload) <= wire.MAX_FRAME_BYTES
+    wire.check_size(payload)
+
+
+def test_strings_do_not_count_towards_the_limits():
+    # commas and brackets inside strings are text, even past the fast path
+    commas = "," * 2_000_000
+    value = {"text": commas, "nested": [[[["[{" * 100]]]], "many": [commas[:10]] * 1000}
+    payload = json.dumps({"ok": True, "value": wire.encode(value)}).encode()
+    assert payload.count(b",") > wire.MAX_ITEMS and payload.count(b"[") > wire.MAX_JSON_DEPTH
+    wire.check_size(payload)
+    r, thread = _send_in_thread(payload)
+    try:
+        assert wire.decode(wire.read_frame(r)["value"]) == value
+    finally:
+        os.close(r)
+        thread.join()
+
+
+def test_big_arrays_among_many_containers_cross():
+    # past the fast path (more brackets than MAX_JSON_DEPTH) with a large
+    # base64 string and escaped text beside it
+    images = np.arange(6000 * 784, dtype=np.float32).reshape(6000, 784)
+    value = ([(i, f'"{i}"\n') for i in range(100)], images)
+    r, thread = _send_in_thread(json.dumps({"value": wire.encode(value)}).encode())
+    try:
+        pairs, back = wire.decode(wire.read_frame(r)["value"])
+    finally:
+        os.close(r)
+        thread.join()
+    assert pairs == value[0]
+    np.testing.assert_array_equal(back, images)
+
+
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        ({"__nd__": "float64", "shape": [-1], "b64": ""}, "not a short list of sizes"),
+        ({"__nd__": "float64", "shape": "12", "b64": ""}, "not a short list of sizes"),
+        ({"__nd__": "float64", "shape": [2**40, 2**40, 0], "b64": ""}, "malformed value"),
+        ({"__nd__": "float64", "shape": [2**62, 4], "b64": ""}, "does not match"),
+        ({"__nd__": ["float64"], "shape": [1], "b64": ""}, "not allowed"),
+        ({"__nd__": "float64", "shape": [1], "b64": 5}, "not a string"),
+        ({"__nd__": "float64", "shape": [1], "b64": "!!!!"}, "malformed value"),
+        ({"__nd__": "float64", "shape": [1]}, "malformed value"),
+        ({"__scalar__": "int8", "v": 10**30}, "malformed value"),
+        ({"__scalar__": "float64", "v": "nan"}, "not a number"),
+        ({"__tuple__": 5}, "not a list"),
+        ({"__dict__": [1]}, "not an object"),
+        ({"__handle__": "7"}, "malformed handle"),
+        ({"__seed__": 1.5}, "malformed seed"),
+    ],
+)
+def test_decode_raises_only_wire_errors(frame, reason):
+    with pytest.raises(wire.WireError, match=reason):
+        wire.decode(frame)
+
+
+def _nest(value, depth):
+    for level in range(depth):
+        value = (value,) if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ([0] * 10_001, "too large to send"),
+        ([np.float32(1)] * 4_000, "too large to send"),
+        # within encode's rough count, over the exact one with the message
+        ([0] * 9_999, "more than 10000 values"),
+        (10**100, "more than 100 digits"),
+        ([[[]]], None),
+        (-(10**100) + 1, None),
+        # the deepest value encode allows, an array at the bottom
+        (_nest(np.zeros(1), wire.MAX_DEPTH), None),
+        ({"a": _nest(np.float32(1), wire.MAX_DEPTH - 1)}, None),
+    ],
+    ids=[
+        "long-list",
+        "many-scalars",
+        "long-list-in-message",
+        "long-int",
+        "nested",
+        "longest-int",
+        "deepest",
+        "deepest-in-dicts",
+    ],
+)
+def test_values_over_the_limits_are_refused_when_sent(value, reason, monkeypatch):
+    monkeypatch.setattr(wire, "MAX_ITEMS", 10_000)
+    message = {"ok": True, "value": None, "id": 1}
+    if reason is None:
+        payload = wire.pack_frame({**message, "value": wire.encode(value)})[4:]
+        assert wire.decode(json.loads(payload, parse_int=wire._parse_int)["value"]) == value
+        return
+    with pytest.raises(wire.WireError, match=reason):
+        wire.pack_frame({**message, "value": wire.encode(value)})
+
+
+def test_pending_bytes():
+    r, w = os.pipe()
+    assert wire.pending_bytes(r) == 0
+    os.write(w, b"abc")
+    assert wire.pending_bytes(r) == 3
+    os.close(r)
+    os.close(w)

@@ -83,6 +83,8 @@ class Sandbox:
         self.allow_list = allow_list
         self.proc: subprocess.Popen | None = None
         self.report: dict = {}
+        # each request's id, echoed by its reply (see request)
+        self._last_id = 0
 
     # lifecycle ----------------------------------------------------------
     def start(self) -> None:
@@ -171,6 +173,19 @@ class Sandbox:
         self.close()
 
     # transport ----------------------------------------------------------
+    # The student's code runs in the worker and can write to the reply pipe
+    # (it finds the descriptor in /proc/self/fd). Whatever it writes is read
+    # as bounded, plain data (wire.read_frame), and anything that is not a
+    # well-formed reply to the request just sent ends the sandbox with a
+    # StudentError of kind "channel": a frame the grader took for a reply
+    # would otherwise leave the real reply to answer the next request.
+    def _broken(self, doing: str, reason: str) -> StudentError:
+        """Close the sandbox; the error to raise for a broken channel."""
+        self.close()
+        return StudentError(
+            f"your code broke the grader's channel while {doing} ({reason})", "channel"
+        )
+
     def _read(self, deadline: float, doing: str) -> dict:
         try:
             return wire.read_frame(self.proc.stdout.fileno(), deadline)
@@ -188,27 +203,58 @@ class Sandbox:
                 f"the student's process ended while {doing} ({_exit_reason(code)})",
                 "crash",
             ) from None
-        except (wire.WireError, OSError) as exc:
+        except wire.WireError as exc:
+            raise self._broken(doing, f"garbled answer: {_text(str(exc))}") from None
+        except OSError as exc:
             self.close()
-            raise StudentError(f"garbled answer while {doing}: {exc}", "crash") from None
+            raise StudentError(
+                f"the channel to the student's process failed while {doing} ({exc})", "crash"
+            ) from None
 
     def request(self, message: dict, doing: str, timeout: float | None = None) -> dict:
+        """Send ``message`` with a fresh ``id``; the reply with that id, once
+        checked to be a well-formed reply. Raises StudentError: kind
+        "exception" when the student's code raised, "timeout", "crash", or
+        "channel" when anything else came back."""
         if not self.alive:
             raise StudentError(f"the student's process is not running (while {doing})", "crash")
+        self._last_id += 1
+        ident = self._last_id
         try:
-            wire.write_frame(self.proc.stdin.fileno(), message)
+            wire.write_frame(self.proc.stdin.fileno(), {**message, "id": ident})
         except OSError:
             self.close()
             raise StudentError(f"the student's process ended before {doing}", "crash") from None
         deadline = time.monotonic() + (timeout or self.call_timeout)
         reply = self._read(deadline, doing)
-        if not reply.get("ok"):
-            err = reply.get("error") or {}
-            text = f"{err.get('type', 'Error')}: {err.get('message', '')}"
+        if type(reply.get("id")) is not int or reply["id"] != ident:
+            # a frame the student's code wrote, or the reply to an earlier
+            # request that such a frame stood in for
+            raise self._broken(doing, "an answer to a different request arrived")
+        if wire.pending_bytes(self.proc.stdout.fileno()):
+            raise self._broken(doing, "more was written after the answer")
+        ok = reply.get("ok")
+        if ok is True:
+            return reply
+        err = reply.get("error")
+        if ok is not False or not isinstance(err, dict):
+            raise self._broken(doing, "malformed answer")
+        try:
+            text = f"{_text(err.get('type', 'Error'), 100)}: {_text(err.get('message', ''))}"
             if err.get("where"):
-                text += f" (at {err['where']})"
-            raise StudentError(f"{doing} raised {text}", "exception")
-        return reply
+                text += f" (at {_text(err['where'], 500)})"
+        except TypeError:
+            raise self._broken(doing, "malformed error report") from None
+        raise StudentError(f"{doing} raised {text}", "exception")
+
+    def _value(self, reply: dict, doing: str):
+        """The value a reply carries: plain data, Remotes for handles."""
+        if "value" not in reply:
+            raise self._broken(doing, "an answer without a value")
+        try:
+            return self._wrap(wire.decode(reply["value"]))
+        except wire.WireError as exc:
+            raise self._broken(doing, f"garbled value: {_text(str(exc))}") from None
 
     # operations ---------------------------------------------------------
     def run(self, cells: list[Cell], timeout: float | None = None) -> list[dict]:
@@ -217,8 +263,23 @@ class Sandbox:
         if not self.alive:
             self.start()
         message = {"op": "exec", "cells": [c.__dict__ for c in cells]}
-        reply = self.request(message, "running the notebook's code", timeout)
+        doing = "running the notebook's code"
+        reply = self.request(message, doing, timeout)
         errors = reply.get("errors", [])
+        try:
+            if not isinstance(errors, list):
+                raise TypeError("errors is not a list")
+            errors = [
+                {
+                    "cell": _text(err["cell"], 200),
+                    "type": _text(err["type"], 100),
+                    "message": _text(err["message"]),
+                    "where": _text(err.get("where", ""), 500),
+                }
+                for err in errors
+            ]
+        except (TypeError, KeyError, AttributeError):
+            raise self._broken(doing, "malformed list of errors") from None
         fatal = {c.label for c in cells if c.fatal}
         for err in errors:
             if err.get("cell") in fatal:
@@ -245,8 +306,8 @@ class Sandbox:
 
     def get(self, name: str):
         """The student's global ``name``: plain data, or a :class:`Remote`."""
-        reply = self.request({"op": "get", "name": name}, f"looking up {name}")
-        return self._wrap(wire.decode(reply["value"]))
+        doing = f"looking up {name}"
+        return self._value(self.request({"op": "get", "name": name}, doing), doing)
 
     def put_file(self, name: str, data: bytes) -> None:
         import base64
@@ -267,6 +328,17 @@ def _unwrap(value):
     if isinstance(value, dict):
         return {k: _unwrap(v) for k, v in value.items()}
     return value
+
+
+def _text(value, limit: int = 4000) -> str:
+    """A string from the sandbox, made safe to show: at most ``limit``
+    characters, no lone surrogates (JSON can carry them, UTF-8 files
+    cannot). TypeError if it is not a string."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, not {type(value).__name__}")
+    if len(value) > limit:
+        value = value[:limit] + " ..."
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def _exit_reason(code) -> str:
@@ -306,11 +378,9 @@ class Remote:
         if name.startswith("__"):
             raise AttributeError(name)
         box = object.__getattribute__(self, "_box")
-        reply = box.request(
-            {"op": "getattr", "target": box._send(self), "name": name},
-            f"reading {self._handle.type_name}.{name}",
-        )
-        return box._wrap(wire.decode(reply["value"]))
+        doing = f"reading {self._handle.type_name}.{name}"
+        reply = box.request({"op": "getattr", "target": box._send(self), "name": name}, doing)
+        return box._value(reply, doing)
 
     def __setattr__(self, name: str, value) -> None:
         if name == "last_warnings":
@@ -324,6 +394,7 @@ class Remote:
 
     def __call__(self, *args, **kwargs):
         box = self._box
+        doing = f"calling {self._handle.type_name}"
         reply = box.request(
             {
                 "op": "call",
@@ -331,10 +402,14 @@ class Remote:
                 "args": box._send(list(args)),
                 "kwargs": box._send(dict(kwargs)),
             },
-            f"calling {self._handle.type_name}",
+            doing,
         )
-        object.__setattr__(self, "last_warnings", reply.get("warnings", []))
-        return box._wrap(wire.decode(reply["value"]))
+        notes = reply.get("warnings", [])
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise box._broken(doing, "malformed warnings")
+        value = box._value(reply, doing)
+        object.__setattr__(self, "last_warnings", [_text(n, 500) for n in notes[:20]])
+        return value
 
     def __repr__(self) -> str:
         return f"<student {self._handle.type_name}>"

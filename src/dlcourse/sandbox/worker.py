@@ -192,7 +192,7 @@ class Worker:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = target(*args, **kwargs)
-        notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+        notes = sorted({f"{w.category.__name__}: {w.message}"[:500] for w in caught})
         return {"value": self.encode(result), "warnings": notes[:20]}
 
     def op_put_file(self, request):
@@ -209,23 +209,41 @@ class Worker:
         return {}
 
     def serve(self) -> None:
+        """Answer requests until the grader closes the request pipe. Every
+        reply echoes the request's ``id``, so the grader can tell a reply
+        from a frame the student's code wrote to the reply pipe."""
         wire = self.wire
         while True:
             try:
                 request = wire.read_frame(self.requests)
             except EOFError:
                 return
+            except wire.WireError:
+                # only the student's code can write to the request pipe
+                # (reopening it through /proc/self/fd); nothing after that
+                # can be trusted to line up, and the grader sees us exit
+                return
+            ident = request.get("id")
             op = getattr(self, f"op_{request.get('op')}", None)
             try:
                 if op is None:
                     raise ValueError(f"unknown operation {request.get('op')!r}")
-                reply = {"ok": True, **op(request)}
+                reply = {"ok": True, **op(request), "id": ident}
             except BaseException as exc:  # noqa: BLE001 - reported, never fatal
-                reply = {"ok": False, "error": _describe(exc)}
+                reply = {"ok": False, "error": _describe(exc), "id": ident}
             try:
-                wire.write_frame(self.replies, reply)
-            except wire.WireError as exc:
-                wire.write_frame(self.replies, {"ok": False, "error": _describe(exc)})
+                # checked against the limits the grader reads with, so that a
+                # result over them is this error rather than a frame the
+                # grader refuses as a broken channel
+                frame = wire.pack_frame(reply)
+            except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                error = {
+                    "type": type(exc).__name__,
+                    "message": f"the result cannot be sent to the grader: {exc}",
+                    "where": "",
+                }
+                frame = wire.pack_frame({"ok": False, "error": error, "id": ident})
+            wire.send_frame(self.replies, frame)
 
 
 def main() -> None:

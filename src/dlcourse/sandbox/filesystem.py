@@ -13,8 +13,10 @@ holding only what Python needs to run:
   notebook loads its data in the sandbox);
 - five devices (null, zero, full, random, urandom), never the disks;
 - a fresh /proc for its own PID namespace;
-- private, size-limited /tmp, /var/tmp and /dev/shm;
-- the ``writable`` folders (a kernel's notebook folder and socket folder).
+- private, size-limited /tmp, /var/tmp and /dev/shm, belonging to the
+  sandbox user (``owner``) with mode 1777;
+- the ``writable`` folders (a kernel's notebook folder and socket folder),
+  without set-user-ID programs or devices (nosuid, nodev).
 
 Everything else of the machine does not exist in there: the course with its
 graders, sources and gradebook, other students' folders, users' homes, /opt,
@@ -25,7 +27,12 @@ hashes and private keys.
 
 Where ``pivot_root`` is not possible the older deny-list view is used: the
 real root, read-only, with ``hidden_paths`` covered by empty unreadable
-mounts. The caller reports that as a weaker sandbox.
+mounts. The caller reports that as a weaker sandbox. A folder on the way to
+the Python environment that other users may not pass (root's home, with a
+pyenv installation in it) is replaced there by an empty one holding only the
+environment: the sandbox user could not have looked inside anyway.
+
+:func:`give_to` hands the writable folders to the sandbox user.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import stat
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -84,8 +92,12 @@ def _mount(libc, source, target, fstype, flags, data=None) -> None:
     )
 
 
-def _tmpfs(libc, target: str, size: int, mode: str = "1777") -> None:
-    _mount(libc, "none", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+def _tmpfs(libc, target: str, size: int, mode: str = "1777", owner=None) -> None:
+    """A tmpfs of at most ``size`` bytes; ``owner``: (uid, gid) of its root."""
+    data = f"size={size},mode={mode}"
+    if owner is not None:
+        data += f",uid={int(owner[0])},gid={int(owner[1])}"
+    _mount(libc, "none", target, "tmpfs", MS_NOSUID | MS_NODEV, data)
 
 
 def mount_points() -> list[str]:
@@ -131,6 +143,52 @@ def _bind_handle(libc, fd: int, target: str) -> None:
     _mount(libc, f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
 
 
+def _bind_writable(libc, fd: int, target: str) -> None:
+    """Like _bind_handle, and with no set-user-ID programs or devices: the
+    folder holds what students and submissions put there."""
+    _bind_handle(libc, fd, target)
+    _mount(libc, None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
+
+
+def give_to(folder: str, uid: int, gid: int) -> None:
+    """Make ``folder`` and everything in it belong to ``uid``:``gid``, as root
+    and before the sandbox runs. Never follows a link (a link itself changes
+    owner, not what it points to); leaves alone devices (nodev makes them
+    useless in there, and they stay so wherever else they are mounted) and
+    files with other hard links, which may be a root-owned file elsewhere on
+    the same file system (a hard link is the same file).
+
+    Nothing of the student's runs meanwhile (a kernel's earlier processes
+    died with its PID namespace), so a folder found here is still one when
+    listed. Iterative: a student's folder may nest deeper than Python's
+    recursion limit, and what lies beyond PATH_MAX stays as it was."""
+
+    def give(path: str) -> None:
+        try:
+            st = os.lstat(path)
+            if stat.S_ISBLK(st.st_mode) or stat.S_ISCHR(st.st_mode):
+                return
+            if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
+                return
+            os.chown(path, uid, gid, follow_symlinks=False)
+        except OSError:
+            pass  # a read-only mount inside, say: it stays as it is
+
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return
+    give(folder)
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    give(entry.path)
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+
+
 def _under(path: str, folders) -> bool:
     return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
 
@@ -157,8 +215,9 @@ def _pivot_root_number() -> int:
     return number
 
 
-def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
+def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int, owner=None) -> set[str]:
     """Build the new root and move into it. Returns the writable folders.
+    ``owner``: (uid, gid) the private temporary folders belong to.
 
     Raises FileSystemError before the move if it cannot be built; the mount
     namespace is then as it was (the staging root is detached)."""
@@ -183,7 +242,7 @@ def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
         # (a CI checkout) and is mounted on top of them below
         for path in PRIVATE_TMP:
             os.makedirs(stage + path, exist_ok=True)
-            _tmpfs(libc, stage + path, tmp_bytes)
+            _tmpfs(libc, stage + path, tmp_bytes, owner=owner)
         os.makedirs(stage + "/proc")
         _mount(libc, "proc", stage + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         for name in DEVICES:
@@ -207,7 +266,7 @@ def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
             _bind_handle(libc, fd, stage + path)
         exposed = set()
         for fd, path in writable_handles:
-            _bind_handle(libc, fd, stage + path)
+            _bind_writable(libc, fd, stage + path)
             exposed.add(path)
         open(stage + HIDDEN_FILE, "w").close()
         os.chmod(stage + HIDDEN_FILE, 0)
@@ -234,19 +293,42 @@ def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
     return exposed
 
 
-def deny_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
+def _closed_ancestor(path: str) -> str | None:
+    """The outermost folder on the way to ``path`` that users other than its
+    owner may not pass, if any."""
+    parts = os.path.realpath(path).split("/")
+    for i in range(2, len(parts)):
+        folder = "/".join(parts[:i])
+        try:
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                return folder
+        except OSError:
+            return None
+    return None
+
+
+def deny_list_root(libc, hidden_paths, writable, tmp_bytes: int, owner=None) -> set[str]:
     """The real root, read-only, with ``hidden_paths`` covered. Returns the
-    writable folders."""
+    writable folders. ``owner``: (uid, gid) the private temporary folders
+    belong to; with it, folders closed to other users on the way to the
+    Python environment are replaced (see the module's docstring)."""
     writable_handles = _handles(writable)
+    runtime = runtime_paths()
+    closed = set()
+    if owner is not None:
+        closed = {a for a in map(_closed_ancestor, runtime) if a and not _under(a, PRIVATE_TMP)}
+        closed = {a for a in closed if not any(_under(a, b) and a != b for b in closed)}
     # the Python environment may live under /tmp (a CI checkout, say): it
     # must stay visible, read-only, under the private /tmp
-    restore = _handles(p for p in runtime_paths() if _under(p, PRIVATE_TMP))
+    restore = _handles(p for p in runtime if _under(p, [*PRIVATE_TMP, *closed]))
     _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     private = set()
     for path in PRIVATE_TMP:
         if os.path.isdir(path):
-            _tmpfs(libc, path, tmp_bytes)
+            _tmpfs(libc, path, tmp_bytes, owner=owner)
             private.add(path)
+    for path in sorted(closed):
+        _tmpfs(libc, path, 1024**2, mode="755")
     # hidden files are covered by an empty, unreadable file, which the
     # read-only pass below also makes unwritable
     with open(HIDDEN_FILE, "w"):
@@ -262,7 +344,7 @@ def deny_list_root(libc, hidden_paths, writable, tmp_bytes: int) -> set[str]:
         # mounted back from the handle taken before anything was covered (the
         # folder may lie under a hidden path or /tmp); as a mount point of its
         # own the read-only pass leaves it be
-        _bind_handle(libc, fd, path)
+        _bind_writable(libc, fd, path)
         os.close(fd)
         exposed.add(path)
     _read_only_pass(libc, private | exposed | {"/proc", "/dev/pts", "/dev"})

@@ -148,3 +148,77 @@ def test_a_notebook_that_keeps_killing_its_kernel_stops_after_a_few_runs(tmp_pat
     with pytest.raises(DeadKernelError):
         run.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert all(cell.source == "import os\nos._exit(0)" for cell in nb.cells)
+
+
+def _execute(folder: Path, *sources: str):
+    import nbformat
+
+    from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb, _ = SandboxedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(folder)}})
+    return ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells]
+
+
+def test_the_notebook_runs_in_a_scratch_folder_and_leaves_only_regular_files(tmp_path):
+    # nbgrader's folder (autograded/<student>/<a>/) is read and written by
+    # trusted code afterwards: the kernel never sees it, and what it leaves
+    # comes back as regular files only
+    folder = tmp_path / "autograded" / "mallory" / "02_layers"
+    folder.mkdir(parents=True)
+    (folder / "data.csv").write_text("1,2,3")
+    victim = tmp_path / "gradebook.db"
+    victim.write_text("every grade")
+    out = _execute(
+        folder,
+        "import os\nprint(os.getcwd())\nprint(open('data.csv').read())",
+        f"os.symlink({str(victim)!r}, 'gradebook.db')\nos.symlink('/etc/passwd', '02_layers.ipynb')\n"
+        "os.mkfifo('blocker')\nos.makedirs('sub')\nopen('sub/plot.png', 'w').write('png')\n"
+        "open('model.pt', 'w').write('weights')\nos.link('model.pt', 'model2.pt')\nprint('done')",
+    )
+    cwd, data = out[0].split("\n")[:2]
+    assert cwd != str(folder) and data == "1,2,3"
+    assert out[1] == "done\n"
+    found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    assert found == ["data.csv", "sub", "sub/plot.png"], found
+    assert victim.read_text() == "every grade"
+    assert not os.path.exists(cwd), "the scratch folder was left behind"
+
+
+def test_the_launcher_imports_nothing_from_the_notebook_folder(tmp_path):
+    # the launcher runs as root before confinement: a json.py or
+    # sitecustomize.py beside the notebook must never run there
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    marker = tmp_path / "ran-as-root"
+    plant = (
+        "import os, sys\n"
+        f"try:\n    open({str(marker)!r}, 'w').write(str(os.getuid()))\nexcept OSError:\n    pass\n"
+        "sys.path = [p for p in sys.path if p not in ('', os.getcwd())]\n"
+        "del sys.modules[__name__]\nimport importlib\n"
+        "sys.modules[__name__] = importlib.import_module(__name__)\n"
+    )
+    for name in ("json.py", "sitecustomize.py", "encodings_x.py"):
+        (folder / name).write_text(plant)
+    (folder / "dlcourse").mkdir()
+    (folder / "dlcourse" / "__init__.py").write_text(plant.replace("__name__", "'dlcourse'"))
+    out = _execute(folder, "print(6 * 7)")
+    assert out == ["42\n"]
+    assert not marker.exists(), "trusted code imported a module from the notebook's folder"
+
+
+def test_the_kernel_gets_a_minimal_environment(tmp_path, monkeypatch):
+    from dlcourse.sandbox.kernel import ENVIRONMENT_ALLOWED
+
+    monkeypatch.setenv("INSTRUCTOR_API_TOKEN", "s3cr3t-token")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    out = _execute(tmp_path, "import os\nprint(sorted(os.environ))\nprint(dict(os.environ))")
+    names = eval(out[0].split("\n")[0])
+    assert "s3cr3t-token" not in out[0]
+    assert "INSTRUCTOR_API_TOKEN" not in names and "PYTHONPATH" not in names
+    expected = set(ENVIRONMENT_ALLOWED) | {"PATH", "HOME", "IPYTHONDIR", "MPLCONFIGDIR"}
+    expected |= {"XDG_CACHE_HOME", "MPLBACKEND", "JPY_PARENT_PID"}
+    # what ipykernel sets for itself (colours, pager, debugger)
+    own = ("CLICOLOR", "PAGER", "GIT_PAGER", "TERM", "FORCE_COLOR", "PYDEVD_")
+    assert [n for n in names if n not in expected and not n.startswith(own)] == [], names

@@ -14,7 +14,10 @@ layer therefore costs the architecture's points, not also the final model's.
 
 It runs in the same confined kernel as nbgrader's execution, in a fresh,
 empty folder: nothing submitted beside the notebook (a weights file, say)
-is there, so only what the run wrote counts.
+is there, so only what the run wrote counts. The graders never read that
+folder: the regular files the run left are copied into a folder of their own
+(see :mod:`dlcourse.sandbox.harvest`), so a link or a FIFO left there is
+never followed or opened.
 """
 
 from __future__ import annotations
@@ -219,7 +222,7 @@ def execute_notebook(
 
     from dlcourse.sandbox.kernel import SandboxedKernelManager
 
-    folder = Path(tempfile.mkdtemp(prefix="dlcourse-run-"))
+    folder = Path(tempfile.mkdtemp(prefix="dlcourse-scratch-"))
     config = Config({"SandboxedKernelManager": {"course_root": str(Path(course_root).resolve())}})
     stopped = f"the cell ran longer than {cell_timeout:.0f} s and was stopped"
 
@@ -256,4 +259,17 @@ def execute_notebook(
     except RuntimeError as exc:  # the kernel did not start
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"could not start a kernel to run the notebook: {exc}") from None
-    return ExecutedNotebook(nb, folder, problem)
+    return ExecutedNotebook(nb, _take_files(folder), problem)
+
+
+def _take_files(scratch: Path) -> Path:
+    """The regular files the run left in ``scratch``, in a fresh folder of
+    the trusted side; ``scratch`` is removed."""
+    from dlcourse.sandbox.harvest import harvest
+
+    kept = Path(tempfile.mkdtemp(prefix="dlcourse-run-"))
+    try:
+        harvest(scratch, kept)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return kept

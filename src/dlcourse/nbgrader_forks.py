@@ -55,7 +55,8 @@ class ForkServer:
 
     def __init__(self, env: dict | None = None, entry: str = NBGRADER_MAIN, start_timeout=120.0):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dlcourse.nbgrader_forks", entry],
+            # isolated (-I): nothing imported from the folder it starts in
+            [sys.executable, "-I", "-m", "dlcourse.nbgrader_forks", entry],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -28,8 +28,10 @@ def skip_slow_unused_imports() -> None:
 
 
 def nbgrader_command(*args: str) -> list[str]:
-    """The command line that runs ``nbgrader ARGS`` through :func:`main`."""
-    return [sys.executable, "-m", "dlcourse.startup", "nbgrader", *args]
+    """The command line that runs ``nbgrader ARGS`` through :func:`main`
+    (isolated, ``-I``: nothing is imported from the folder it starts in, from
+    PYTHONPATH or the user's site; nbgrader itself adds the course folder)."""
+    return [sys.executable, "-I", "-m", "dlcourse.startup", "nbgrader", *args]
 
 
 def main(argv: list[str]) -> None:

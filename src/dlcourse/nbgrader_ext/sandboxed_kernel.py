@@ -12,15 +12,28 @@ the student gets nothing for the cells that work. Here the notebook is run
 again from the start without that cell (fresh kernel), up to
 ``kernel_deaths`` times; the cell keeps its source and gets an error output
 saying what happened, and costs points only where its own graders say so.
+
+The notebook never runs in nbgrader's folder (``autograded/<student>/<a>/``),
+which trusted code reads and writes afterwards: each run gets a fresh scratch
+folder outside the course, seeded with the regular files nbgrader put there,
+and afterwards only the regular files the run left are copied back (see
+:mod:`dlcourse.sandbox.harvest`); links, FIFOs, sockets, hard links and
+oversized files stay behind and are named in the log (``not kept:`` lines,
+which the batch turns into notes).
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
 
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from dlcourse.sandbox.harvest import harvest
 from dlcourse.sandbox.kernel import KERNEL_LIMITS, SandboxedKernelManager
 
 __all__ = ["KERNEL_LIMITS", "SandboxedExecute", "SandboxedKernelManager"]
@@ -54,12 +67,39 @@ class SandboxedExecute(Execute):
         return super().preprocess_cell(cell, resources, index)
 
     def preprocess(self, nb, resources=None, km=None):
+        resources = resources if resources is not None else {}
+        metadata = resources.setdefault("metadata", {})
+        folder = metadata.get("path") or os.getcwd()
+        try:
+            return self._preprocess_in_scratch(nb, resources, km, folder)
+        finally:
+            metadata["path"] = folder
+
+    def _run_once(self, nb, resources, km, folder: str):
+        """One run of the notebook in a fresh scratch folder seeded from
+        ``folder``; the regular files it leaves are copied back to ``folder``."""
+        scratch = tempfile.mkdtemp(prefix="dlcourse-nb-")
+        try:
+            seeded = harvest(folder, scratch)
+            for note in seeded.dropped:
+                self.log.warning("not kept: %s", note)
+            resources["metadata"]["path"] = scratch
+            nb, resources = super().preprocess(nb, resources, km)
+            kept = harvest(scratch, folder)
+            for note in kept.dropped:
+                self.log.warning("not kept: %s", note)
+            return nb, resources
+        finally:
+            resources["metadata"]["path"] = folder
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _preprocess_in_scratch(self, nb, resources, km, folder: str):
         killers: dict[int, tuple[str, str]] = {}  # cell index -> (source, what happened)
         try:
             while True:
                 self._running_index = None
                 try:
-                    nb, resources = super().preprocess(nb, resources, km)
+                    nb, resources = self._run_once(nb, resources, km, folder)
                     break
                 except (DeadKernelError, CellTimeoutError) as exc:
                     index = self._running_index

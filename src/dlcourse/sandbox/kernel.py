@@ -46,6 +46,53 @@ _warned = False
 
 _created: list[str] = []
 
+# What the kernel inherits of the grading process's environment: nothing but
+# these (the instructor's secrets, paths and tokens stay outside), plus what
+# the launcher's config sets.
+ENVIRONMENT_ALLOWED = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "DLCOURSE_FASHION_MNIST",
+)
+ENVIRONMENT_ALLOWED_PREFIXES = ("OPENBLAS_CORE",)
+
+
+def kernel_environment(parent) -> dict[str, str]:
+    """The environment a confined kernel starts with: a fixed PATH and HOME,
+    and the allowed variables of ``parent`` (a mapping), nothing else."""
+    env = {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+    }
+    for name, value in parent.items():
+        if name in ENVIRONMENT_ALLOWED or name.startswith(ENVIRONMENT_ALLOWED_PREFIXES):
+            env[name] = value
+    return env
+
+
+def read_small_file(path: str, limit: int = 64 * 1024) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of at most ``limit``
+    bytes (never following a link, never blocking on a FIFO), else None."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)
+
 
 def _ipc_base() -> Path:
     for base in (Path("/run/dlcourse"), Path.home() / ".cache" / "dlcourse" / "ipc"):
@@ -107,7 +154,12 @@ class SandboxedKernelManager(AsyncKernelManager):
                 "MPLBACKEND": "module://matplotlib_inline.backend_inline",
             },
         }
-        launcher = [sys.executable, "-m", "dlcourse.sandbox.launch", json.dumps(config), "--"]
+        # -I: the launcher runs as root before confinement, so nothing may be
+        # imported from its working folder, PYTHONPATH or the user's site; it
+        # starts in / and moves into the notebook's folder itself
+        launcher = [sys.executable, "-I", "-m", "dlcourse.sandbox.launch", json.dumps(config), "--"]
+        kw["cwd"] = "/"
+        kw["env"] = kernel_environment(kw.get("env") or os.environ)
         return launcher + list(kernel_cmd), kw
 
     def _check_report(self) -> None:
@@ -116,9 +168,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             return
         path = os.path.join(self._ipc_dir, "report.json") if self._ipc_dir else None
         missing = ["network", "file system", "process namespace"]
-        if path and os.path.exists(path):
-            with open(path) as fh:
-                missing = json.load(fh).get("missing", [])
+        if path:
+            # the kernel could replace the report with a link or a FIFO
+            data = read_small_file(path)
+            if data is not None:
+                missing = json.loads(data).get("missing", [])
         if missing:
             _warned = True
             log.warning(

@@ -33,6 +33,9 @@ def main(argv: list[str]) -> None:
                 json.dump(report, fh)
         except OSError:
             pass
+    if config.get("workdir"):
+        # without root nothing moved the process: start the kernel there
+        os.chdir(config["workdir"])
     os.environ.update(config.get("env", {}))
     os.execvp(command[0], command)
 

@@ -21,6 +21,9 @@ from dlcourse.nbgrader_ext.feedback import StripHiddenFeedback
 from dlcourse.nbgrader_ext.hidden_graders import HiddenGraders
 from dlcourse.nbgrader_ext.output_cap import CapOutputBytes
 from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
+from dlcourse.nbgrader_ext.sanitize import FILTERS as SANITIZING_FILTERS
+from dlcourse.nbgrader_ext.sanitize import SanitizeOutputs
+from dlcourse.nbgrader_ext.submitted_files import install as refuse_unsafe_submissions
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -28,6 +31,10 @@ c.CourseDirectory.course_id = "dl-first-principles"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 
+
+# A submission holding links, FIFOs, hard links or oversized files is refused
+# (with the reason in the log) before nbgrader copies any of it.
+refuse_unsafe_submissions()
 
 # Autograde: stock sanitizing, with a DeduplicateIds that does not abort the batch.
 c.Autograde.sanitize_preprocessors = [
@@ -75,6 +82,13 @@ c.Execute.interrupt_on_timeout = True
 
 # Feedback: hidden tests and tracebacks are stripped before rendering.
 c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenFeedback, CSSHTMLHeaderPreprocessor]
+# Student HTML is inert in every page nbconvert renders from a submission: the
+# feedback and the formgrader's submission view (both an HTMLExporter built from
+# this file). Markdown and HTML are cleaned by nh3, scripts are dropped; see
+# dlcourse/nbgrader_ext/sanitize.py.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = SANITIZING_FILTERS
+c.HTMLExporter.preprocessors = [SanitizeOutputs]
 
 # Students see a stub that fails clearly until they write their code.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from dlcourse.sandbox import Cell, Sandbox
+from dlcourse.sandbox.confine import SANDBOX_HOSTNAME
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root (CI runs as root)")
 
@@ -162,7 +163,8 @@ def test_each_sandbox_runs_as_a_user_of_its_own():
             spaces = box.get("spaces")
             assert all(spaces[n] != host_spaces[n] for n in host_spaces), spaces
             assert box.get("renamed") == "PermissionError"
-            assert box.get("hostname") == host_name
+            # a name of its own: the host's says which machine graded
+            assert box.get("hostname") == SANDBOX_HOSTNAME != host_name
     assert 0 not in uids and 65534 not in uids
     assert uids[0] != uids[1]
     assert socket.gethostname() == host_name
@@ -358,3 +360,13 @@ def test_temporary_folders_count_against_the_memory_limit():
     # tmpfs sizes taken off the budget: either way short of 256 MiB in all
     written = int(lines[-1]) if len(lines) > 1 else 0
     assert written < 256, (done.returncode, lines)
+
+
+def test_the_host_cgroup_tree_is_not_shown():
+    # it lists every other sandbox's cgroup and processes (cgroup v1: whole)
+    with Sandbox(call_timeout=10) as box:
+        run(
+            box,
+            "import os\nlisted = os.listdir('/sys/fs/cgroup') if os.path.isdir('/sys/fs/cgroup') else []\n",
+        )
+        assert box.get("listed") == []

@@ -222,3 +222,42 @@ def test_the_kernel_gets_a_minimal_environment(tmp_path, monkeypatch):
     # what ipykernel sets for itself (colours, pager, debugger)
     own = ("CLICOLOR", "PAGER", "GIT_PAGER", "TERM", "FORCE_COLOR", "PYDEVD_")
     assert [n for n in names if n not in expected and not n.startswith(own)] == [], names
+
+
+def test_the_kernel_cannot_swap_its_sockets_or_rewrite_its_report(tmp_path):
+    # the client (root) reconnects to the socket paths: a kernel that could
+    # replace one with a link would make it connect wherever the link points;
+    # the launcher's report is read before any cell runs
+    code = (
+        "import os, sys\n"
+        "d = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+        "out = []\n"
+        "for name in sorted(os.listdir(d)):\n"
+        "    try:\n"
+        "        os.unlink(os.path.join(d, name))\n"
+        "        out.append('UNLINKED ' + name)\n"
+        "    except OSError as e:\n"
+        "        out.append('KEPT ' + type(e).__name__)\n"
+        "try:\n"
+        "    open(os.path.join(d, 'report.json'), 'w').write('[]')\n"
+        "    out.append('REPORT WRITTEN')\n"
+        "except OSError as e:\n"
+        "    out.append('REPORT KEPT')\n"
+        "try:\n"
+        "    os.symlink('/run/docker.sock', os.path.join(d, 's-9'))\n"
+        "    out.append('LINKED')\n"
+        "except OSError as e:\n"
+        "    out.append('NOT LINKED')\n"
+        "print(out)\n"
+    )
+    found = eval(asyncio.run(_run(tmp_path, code)).strip())
+    assert not [f for f in found if f.startswith(("UNLINKED", "LINKED", "REPORT WRITTEN"))], found
+    assert "REPORT KEPT" in found and "NOT LINKED" in found
+
+
+def test_a_garbled_report_is_counted_as_unconfirmed():
+    from dlcourse.sandbox.kernel import _report_missing
+
+    for data in (b"[]", b'{"missing": [1]}', b"[" * 100000, b"\xff", None):
+        assert _report_missing(data) and "unreadable" in _report_missing(data)[0]
+    assert _report_missing(b'{"missing": []}') == []

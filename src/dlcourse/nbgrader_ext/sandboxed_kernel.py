@@ -85,7 +85,10 @@ class SandboxedExecute(Execute):
                 self.log.warning("not kept: %s", note)
             resources["metadata"]["path"] = scratch
             nb, resources = super().preprocess(nb, resources, km)
-            kept = harvest(scratch, folder)
+            # notebooks are nbgrader's to write: a run never replaces one (in
+            # an assignment of several, another notebook's graded copy)
+            notebooks = tuple(n for n in os.listdir(scratch) if n.endswith(".ipynb"))
+            kept = harvest(scratch, folder, skip=notebooks)
             for note in kept.dropped:
                 self.log.warning("not kept: %s", note)
             return nb, resources

@@ -96,9 +96,7 @@ def check_submission(folder: str, course_root: str | None = None) -> None:
 def _folder_itself(path: str, label: str) -> None:
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeSubmission(
-            f"{REFUSED}: {shown(label)} is {_kind(info.st_mode)}, not a folder"
-        )
+        raise UnsafeSubmission(f"{REFUSED}: {shown(label)} is {_kind(info.st_mode)}, not a folder")
 
 
 _installed = False

@@ -69,6 +69,7 @@ DEVICE_LINKS = {
 # readable by uid 0 even without capabilities (it owns them)
 SYSTEM_SECRETS = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/ssh")
 HIDDEN_FILE = "/tmp/.dlcourse-hidden"
+CGROUP_FOLDER = "/sys/fs/cgroup"
 # data folders notebooks read (see dlcourse.data), shown read-only when set
 DATA_FOLDER_VARIABLES = ("DLCOURSE_FASHION_MNIST",)
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
@@ -262,6 +263,17 @@ def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int, owner=None) ->
             if os.path.isdir(path):
                 os.makedirs(stage + path, exist_ok=True)
                 _mount(libc, path, stage + path, None, MS_BIND | MS_REC)
+        # the host's cgroup tree lists every other sandbox and its processes
+        # (cgroup v1 shows it whole): an empty folder instead
+        if os.path.isdir(stage + CGROUP_FOLDER):
+            _mount(
+                libc,
+                "none",
+                stage + CGROUP_FOLDER,
+                "tmpfs",
+                MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                "size=4k,mode=555",
+            )
         for fd, path in read_only:
             _bind_handle(libc, fd, stage + path)
         exposed = set()

@@ -99,7 +99,18 @@ def harvest(
         os.close(top)
         raise
     try:
-        _walk(top, out, "", 0, set(skip), result, max_file_bytes, max_total_bytes, max_entries, max_depth)
+        _walk(
+            top,
+            out,
+            "",
+            0,
+            set(skip),
+            result,
+            max_file_bytes,
+            max_total_bytes,
+            max_entries,
+            max_depth,
+        )
     finally:
         os.close(top)
         os.close(out)
@@ -133,7 +144,19 @@ def _walk(dfd, out, prefix, depth, skip, result, max_file, max_total, max_entrie
             if depth + 1 > max_depth:
                 result.dropped.append(f"{shown(rel)}/ was not kept: folders nest too deeply")
                 continue
-            _folder(dfd, out, name, rel, depth, skip, result, max_file, max_total, max_entries, max_depth)
+            _folder(
+                dfd,
+                out,
+                name,
+                rel,
+                depth,
+                skip,
+                result,
+                max_file,
+                max_total,
+                max_entries,
+                max_depth,
+            )
             continue
         if not stat.S_ISREG(info.st_mode):
             result.dropped.append(f"{shown(rel)} was not kept: it is {_kind(info.st_mode)}")
@@ -154,7 +177,18 @@ def _folder(dfd, out, name, rel, depth, skip, result, max_file, max_total, max_e
             pass
         sub_out = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=out)
         try:
-            _walk(sub, sub_out, rel + "/", depth + 1, skip, result, max_file, max_total, max_entries, max_depth)
+            _walk(
+                sub,
+                sub_out,
+                rel + "/",
+                depth + 1,
+                skip,
+                result,
+                max_file,
+                max_total,
+                max_entries,
+                max_depth,
+            )
         finally:
             os.close(sub_out)
     finally:

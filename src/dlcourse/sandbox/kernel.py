@@ -27,8 +27,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict, Unicode
+from traitlets import Dict, DottedObjectName, Type, Unicode
 
 from dlcourse.sandbox.hiding import paths_to_hide
 
@@ -66,7 +67,9 @@ def kernel_environment(parent) -> dict[str, str]:
     """The environment a confined kernel starts with: a fixed PATH and HOME,
     and the allowed variables of ``parent`` (a mapping), nothing else."""
     env = {
-        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join(
+            [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
         "HOME": "/tmp",
         "LANG": "C.UTF-8",
     }
@@ -74,6 +77,34 @@ def kernel_environment(parent) -> dict[str, str]:
         if name in ENVIRONMENT_ALLOWED or name.startswith(ENVIRONMENT_ALLOWED_PREFIXES):
             env[name] = value
     return env
+
+
+def _report_missing(data: bytes | None) -> list[str]:
+    """What the launcher's report says it could not apply. The report is
+    read before any student code runs, and still checked for its shape: an
+    unreadable one counts as a sandbox that could not be confirmed."""
+    unreadable = ["confirmation (the sandbox's report is missing or unreadable)"]
+    if data is None:
+        return unreadable
+    try:
+        report = json.loads(data)
+    except (ValueError, RecursionError):
+        return unreadable
+    missing = report.get("missing") if isinstance(report, dict) else None
+    if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
+        return unreadable
+    return [m[:200] for m in missing[:20]]
+
+
+class SandboxedKernelClient(AsyncKernelClient):
+    """The client of a sandboxed kernel: seals the kernel's socket folder as
+    soon as the kernel answers (see :meth:`SandboxedKernelManager.seal`)."""
+
+    async def wait_for_ready(self, timeout=None):
+        await super()._async_wait_for_ready(timeout=timeout)
+        manager = self.parent
+        if isinstance(manager, SandboxedKernelManager):
+            manager.seal()
 
 
 def read_small_file(path: str, limit: int = 64 * 1024) -> bytes | None:
@@ -123,11 +154,20 @@ class SandboxedKernelManager(AsyncKernelManager):
         help="Resource limits of the kernel: cpu_seconds, memory_bytes, processes, file_bytes, open_files.",
     ).tag(config=True)
 
+    client_class = DottedObjectName("dlcourse.sandbox.kernel.SandboxedKernelClient")
+    client_factory = Type(SandboxedKernelClient, klass=AsyncKernelClient)
+
     _ipc_dir: str | None = None
+    _sealed = False
+    # what the launcher could not apply (None: no report read, no sandbox)
+    missing: list[str] | None = None
 
     async def _async_pre_start_kernel(self, **kw):
         root_user = os.geteuid() == 0 and sys.platform.startswith("linux")
         cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
+        self._sealed, self.missing = False, None
+        if not root_user:
+            self.missing = ["network", "file system", "process namespace"]
         if root_user:
             self._ipc_dir = tempfile.mkdtemp(prefix="k", dir=_ipc_base())
             _created.append(self._ipc_dir)
@@ -162,28 +202,44 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw["env"] = kernel_environment(kw.get("env") or os.environ)
         return launcher + list(kernel_cmd), kw
 
+    def seal(self) -> None:
+        """Called once the kernel answers, before any cell runs: read the
+        launcher's report, then give the socket folder back to root, read-only
+        for the kernel. From then on the kernel cannot swap a socket for a
+        link (which the client, as root, would follow when it reconnects) nor
+        rewrite the report."""
+        if self._sealed or not self._ipc_dir:
+            return
+        self._sealed = True
+        self.missing = _report_missing(read_small_file(os.path.join(self._ipc_dir, "report.json")))
+        try:
+            folder = os.open(self._ipc_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError as exc:
+            log.error("could not seal the kernel's socket folder: %s", exc)
+            return
+        try:
+            os.fchown(folder, 0, 0)
+            os.fchmod(folder, 0o755)
+            for name in os.listdir(folder):
+                os.chown(name, 0, 0, dir_fd=folder, follow_symlinks=False)
+        except OSError as exc:
+            log.error("could not seal the kernel's socket folder: %s", exc)
+        finally:
+            os.close(folder)
+
     def _check_report(self) -> None:
         global _warned
-        if _warned:
+        if _warned or self.missing is None:
             return
-        path = os.path.join(self._ipc_dir, "report.json") if self._ipc_dir else None
-        missing = ["network", "file system", "process namespace"]
-        if path:
-            # the kernel could replace the report with a link or a FIFO
-            data = read_small_file(path)
-            if data is not None:
-                missing = json.loads(data).get("missing", [])
-        if missing:
+        if self.missing:
             _warned = True
             log.warning(
-                "KERNEL SANDBOX IS WEAKER THAN CONFIGURED: could not apply %s", ", ".join(missing)
+                "KERNEL SANDBOX IS WEAKER THAN CONFIGURED: could not apply %s",
+                ", ".join(self.missing),
             )
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        try:
-            self._check_report()
-        except (OSError, ValueError):
-            pass
+        self._check_report()
         await super()._async_cleanup_resources(restart=restart)
         if self._ipc_dir and not restart:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)

@@ -37,6 +37,9 @@ def main(argv: list[str]) -> None:
         # without root nothing moved the process: start the kernel there
         os.chdir(config["workdir"])
     os.environ.update(config.get("env", {}))
+    # jupyter_client adds the grading process's pid (meaningless in the
+    # kernel's own PID namespace)
+    os.environ.pop("JPY_PARENT_PID", None)
     os.execvp(command[0], command)
 
 

@@ -101,6 +101,9 @@ def build_course(root: Path, assignment: str, students: int) -> None:
             ignore=shutil.ignore_patterns("__pycache__"),
         )
     shutil.copy(ROOT / "nbgrader_config.py", root)
+    from dlcourse.manifest import write_manifest
+
+    write_manifest(root, assignment)  # the batch checks the graders against it
     release = ROOT / "release" / assignment / f"{assignment}.ipynb"
     source = ROOT / "source" / assignment / f"{assignment}.ipynb"
     kinds = [("reference", {}), ("blank", None)] + [

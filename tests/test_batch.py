@@ -1,17 +1,21 @@
-"""The batch command: pre-flight, parallel workers with sequential scores,
-resume, reports that tell 0 from "could not be graded", and its exit status."""
+"""The batch command: pre-flight (files checked against the manifest or git,
+the reference at full marks, the blank release at 0), parallel workers with
+sequential scores, resume, reports that tell 0 from "could not be graded",
+and its exit status."""
 
 from __future__ import annotations
 
 import io
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from course import ROOT
 
 from dlcourse.batch import PreflightError, Progress, preflight, reason_from_log, run_batch
+from dlcourse.manifest import verify_course_files, write_manifest
 
 A = "02_layers"
 
@@ -21,8 +25,11 @@ def _course(tmp: Path) -> Path:
         shutil.copytree(
             ROOT / name / A, tmp / name / A, ignore=shutil.ignore_patterns("__pycache__")
         )
+    shutil.copytree(ROOT / "release" / A, tmp / "release" / A)
     shutil.copy(ROOT / "nbgrader_config.py", tmp)
     shutil.copy(ROOT / "constraints.txt", tmp)
+    # not a git checkout: the pre-flight checks the files against this
+    write_manifest(tmp, A)
     for demo in ("demo_ada", "demo_grace"):
         shutil.copytree(ROOT / "submitted" / demo / A, tmp / "submitted" / demo / A)
     broken = tmp / "submitted" / "broken" / A
@@ -79,14 +86,121 @@ def test_preflight_refuses_to_grade_when_the_reference_fails(tmp_path):
         "import pytest\n\n\n@pytest.mark.graded('test_mse')\ndef test_never(student):\n"
         '    """An impossible check."""\n    assert student.mse_loss is None, "impossible"\n'
     )
+    write_manifest(root, A)  # the instructor reviewed the new check
     with pytest.raises(PreflightError, match="does not earn full marks here .*test_mse"):
         preflight(root, A)
     assert not (root / "autograded").exists()
 
 
+# test_losses.py replaced by checks that pass whatever the student wrote
+ALWAYS_PASSES = "import pytest\n" + "".join(
+    f"\n\n@pytest.mark.graded({cell!r})\ndef test_{cell}_passes(student):\n"
+    '    """A check that passes whatever the student wrote."""\n'
+    for cell in ("test_mse", "test_bce", "test_softmax_ce")
+)
+
+
+def test_preflight_refuses_when_the_blank_release_earns_points(tmp_path):
+    root = _course(tmp_path)
+    (root / "graders" / A / "test_losses.py").write_text(ALWAYS_PASSES)
+    write_manifest(root, A)
+    with pytest.raises(
+        PreflightError, match=r"blank release of 02_layers .*test_mse: 1 of 1, test_bce: 2 of 2"
+    ):
+        preflight(root, A)
+    assert not (root / "autograded").exists()
+
+
+def test_preflight_refuses_when_a_grader_changed_after_the_manifest(tmp_path):
+    root = _course(tmp_path)
+    grader = root / "graders" / A / "test_losses.py"
+    grader.write_text(ALWAYS_PASSES)
+    (root / "graders" / A / "test_extra.py").write_text("")
+    (root / "source" / A / f"{A}.ipynb").unlink()
+    (root / "source" / A / f"{A}.ipynb").write_text("{}")
+    with pytest.raises(PreflightError) as refused:
+        preflight(root, A)
+    message = str(refused.value)
+    for changed in (
+        "graders/02_layers/test_losses.py (changed)",
+        "graders/02_layers/test_extra.py (added)",
+        "source/02_layers/02_layers.ipynb (changed)",
+    ):
+        assert changed in message, message
+    assert "Nothing was graded" in message and "dlcourse manifest 02_layers" in message
+    assert not (root / "autograded").exists() and not (root / "gradebook.db").exists()
+    # a file removed, and __pycache__ (written by Python) ignored
+    write_manifest(root, A)
+    (root / "graders" / A / "__pycache__").mkdir()
+    (root / "graders" / A / "__pycache__" / "x.pyc").write_bytes(b"x")
+    (root / "graders" / A / "test_extra.py").unlink()
+    with pytest.raises(PreflightError, match=r"test_extra.py \(removed\)"):
+        preflight(root, A)
+
+
+def test_preflight_refuses_without_a_manifest_outside_git(tmp_path):
+    root = _course(tmp_path)
+    (root / "manifests" / f"{A}.json").unlink()
+    with pytest.raises(PreflightError, match="not a git checkout and has no manifests/02_layers"):
+        preflight(root, A)
+    (root / "manifests" / f"{A}.json").write_text("garbage")
+    with pytest.raises(PreflightError, match="cannot be read"):
+        preflight(root, A)
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_in_a_git_checkout_the_files_are_checked_against_the_commit(tmp_path):
+    root = _course(tmp_path / "repo" / "course")
+    (root / "manifests" / f"{A}.json").unlink()
+    _git(tmp_path / "repo", "init", "-q")
+    _git(tmp_path / "repo", "add", "-A")
+    _git(tmp_path / "repo", "commit", "-q", "-m", "course")
+    assert verify_course_files(root, A) == "the git commit (HEAD)"
+    (root / "graders" / A / "__pycache__").mkdir()
+    (root / "graders" / A / "__pycache__" / "x.pyc").write_bytes(b"x")
+    assert verify_course_files(root, A) == "the git commit (HEAD)"
+
+    (root / "graders" / A / "test_losses.py").write_text(ALWAYS_PASSES)
+    (root / "graders" / A / "test_new.py").write_text("")
+    (root / ".gitignore").write_text("ignored.py\n")
+    (root / "graders" / A / "ignored.py").write_text("")
+    (root / "graders" / "conftest.py").write_text("")  # pytest loads it too
+    with pytest.raises(PreflightError) as refused:
+        preflight(root, A)
+    message = str(refused.value)
+    for changed in (
+        "course/graders/02_layers/test_losses.py (changed since HEAD)",
+        "course/graders/02_layers/test_new.py (not in git)",
+        "course/graders/02_layers/ignored.py (ignored by git)",
+        "course/graders/conftest.py (not in git)",
+    ):
+        assert changed in message, message
+    _git(tmp_path / "repo", "add", "-A", "-f")
+    with pytest.raises(PreflightError, match="test_losses.py"):  # staged is not committed
+        preflight(root, A)
+    _git(tmp_path / "repo", "commit", "-q", "-m", "reviewed")
+    assert verify_course_files(root, A) == "the git commit (HEAD)"
+    # a manifest, when there is one, must match as well
+    write_manifest(root, A)
+    (root / "graders" / A / "test_new.py").write_text("import os\n")
+    _git(tmp_path / "repo", "commit", "-q", "-a", "-m", "changed after the manifest")
+    with pytest.raises(PreflightError, match=r"test_new.py \(changed\) since the manifest"):
+        preflight(root, A)
+
+
 def test_reasons_in_words():
     assert "kernel died" in reason_from_log("[AutogradeApp | ERROR] DeadKernelError: Kernel died")
     assert "renamed or missing" in reason_from_log("No notebooks found, did you forget")
+    refused = "the submission was refused: x.ipynb is a symbolic link"
+    assert reason_from_log(f"[AutogradeApp | ERROR] UnsafeSubmission: {refused}\n") == refused
     assert (
         reason_from_log("[AutogradeApp | ERROR] Something odd")
         == "[AutogradeApp | ERROR] Something odd"
@@ -121,3 +235,18 @@ def test_large_files_written_while_grading_are_not_kept(tmp_path):
     assert len(notes) == 2 and all("was not kept" in n for n in notes)
     assert any(n.startswith("big.bin") for n in notes)
     assert _drop_large_files(tmp_path / "missing") == []
+
+
+def test_files_not_kept_become_a_few_notes():
+    from dlcourse.batch import MAX_NOT_KEPT_NOTES, _not_kept
+
+    log = "\n".join(
+        f"[AutogradeApp | WARNING] not kept: many/{i}.txt was not kept: it is a symbolic link"
+        for i in range(40)
+    )
+    log += "\n[AutogradeApp | INFO] student printed: not kept: nothing\n"
+    notes = _not_kept(log)
+    assert len(notes) == MAX_NOT_KEPT_NOTES + 1
+    assert notes[0] == "many/0.txt was not kept: it is a symbolic link"
+    assert notes[-1] == f"and {40 - MAX_NOT_KEPT_NOTES} more files the notebook wrote were not kept"
+    assert _not_kept("[AutogradeApp | INFO] done") == []

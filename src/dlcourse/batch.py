@@ -2,8 +2,12 @@
 
     dlcourse batch 02_layers --workers 2
 
-1. Pre-flight: a submission made from the reference solution is autograded in
-   a scratch copy of the course; unless it earns every autograded point,
+1. Pre-flight: the assignment's graders and source are checked against the
+   git commit or the manifest written when they were final (see
+   :mod:`dlcourse.manifest`); then the reference solution and the blank
+   release are autograded in a scratch copy of the course. Unless the files
+   are unchanged, the reference earns every autograded point and the blank
+   release earns none (with every graded cell scored by hidden checks),
    nothing is graded and the message says what is wrong.
 2. Every submission is autograded by the stock ``nbgrader autograde
    ASSIGNMENT --student S`` in its own process, ``workers`` at a time (each
@@ -39,8 +43,22 @@ from pathlib import Path
 
 STUDENT_TIMEOUT = 3600.0
 
-# nbgrader's log lines, turned into reasons a person can act on
+# nbgrader's log lines, turned into reasons a person can act on. A sentence
+# may use the pattern's groups (\1); the last match in the log counts.
 REASONS = [
+    # first: the graders' own output (logged before this line) may quote
+    # words the patterns below look for. HiddenGraders raises this when the
+    # course's graders could not grade; nbgrader's traceback ends with it,
+    # alone on its line but for the log's indent (every line of the graders'
+    # output starts with "|" after that indent).
+    (
+        r"(?m)^[ \t]*dlcourse\.nbgrader_ext\.hidden_graders\.HiddenGradersError: "
+        r"(the hidden graders could not run: [^\n]*)$",
+        r"\1",
+    ),
+    # the submission folder held links, FIFOs or too much (see
+    # dlcourse.nbgrader_ext.submitted_files): its sentence is the reason
+    (r"UnsafeSubmission: (the submission was refused: [^\n]*)", r"\1"),
     (
         r"DeadKernelError|Kernel died|kernel .* died",
         "the notebook's kernel died while running it (it exited, crashed or hit a memory limit)",
@@ -167,25 +185,46 @@ class _ForkServers:
 def reason_from_log(output: str) -> str:
     errors = [line for line in output.splitlines() if "ERROR" in line or "Error" in line]
     for pattern, sentence in REASONS:
-        if re.search(pattern, output):
-            return sentence
+        matches = list(re.finditer(pattern, output))
+        if matches:
+            return matches[-1].expand(sentence).strip()[:600]
     if "did not finish within" in output:
         return "grading this notebook took too long and was stopped"
     return errors[-1].strip()[:300] if errors else "nbgrader failed on this notebook (see its log)"
 
 
 # ----------------------------------------------------------------- pre-flight
-def preflight(root: Path, assignment: str) -> float:
-    """Grade the reference solution in a scratch course. Returns the seconds it
-    took; raises PreflightError with what is wrong."""
+REFERENCE_STUDENT = "preflight"
+BLANK_STUDENT = "preflight-blank"
+
+
+def preflight(root: Path, assignment: str, check_files: bool = True) -> float:
+    """Check that this course grades ``assignment`` as released. Returns the
+    seconds it took; raises PreflightError with what is wrong.
+
+    1. the environment (pins, nbgrader's alembic, data);
+    2. with ``check_files``, the graders and source against the git commit
+       or the manifest (:func:`dlcourse.manifest.verify_course_files`);
+    3. in a scratch copy of the course, stock ``nbgrader autograde`` of the
+       reference solution (every autograded point) and of the blank release
+       students were given (no point, every graded cell scored by hidden
+       checks: a grader that passes without the student's code, or a cell
+       the graders do not check, would give points for nothing).
+    """
     import nbformat
 
     from dlcourse.filled_submission import filled_submission
+    from dlcourse.manifest import SHARED_FILES, ManifestError, verify_course_files
 
     problems = _environment_problems(root, assignment)
     if problems:
         raise PreflightError("; ".join(problems))
     start = time.perf_counter()
+    if check_files:
+        try:
+            verify_course_files(root, assignment)
+        except ManifestError as exc:
+            raise PreflightError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="dlcourse-preflight-") as tmp:
         scratch = Path(tmp)
         shutil.copytree(root / "source" / assignment, scratch / "source" / assignment)
@@ -195,27 +234,129 @@ def preflight(root: Path, assignment: str) -> float:
                 scratch / "graders" / assignment,
                 ignore=shutil.ignore_patterns("__pycache__"),
             )
+        for shared in SHARED_FILES:  # the graders' pytest loads them too
+            if (root / shared).is_file():
+                (scratch / shared).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(root / shared, scratch / shared)
         shutil.copy(root / "nbgrader_config.py", scratch)
         code, out = _nbgrader(scratch, ["generate_assignment", assignment, "--force"])
         if code:
             raise PreflightError(
                 f"nbgrader could not generate {assignment}: {reason_from_log(out)}"
             )
-        release = scratch / "release" / assignment / f"{assignment}.ipynb"
-        source = scratch / "source" / assignment / f"{assignment}.ipynb"
-        folder = scratch / "submitted" / "preflight" / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(filled_submission(release, source), str(folder / f"{assignment}.ipynb"))
-        code, out = _nbgrader(scratch, ["autograde", assignment, "--force"])
-        missing = _not_full_marks(scratch, assignment, "preflight")
-        if code or missing:
-            detail = ", ".join(missing) if missing else reason_from_log(out)
+        name = f"{assignment}.ipynb"
+        release = scratch / "release" / assignment / name
+        # the blank notebook the students were given (the fresh one if the
+        # course has no release/ of it)
+        given = root / "release" / assignment / name
+        blank = given if given.is_file() else release
+        source = scratch / "source" / assignment / name
+        for student, nb in (
+            (REFERENCE_STUDENT, filled_submission(release, source)),
+            (BLANK_STUDENT, nbformat.read(str(blank), as_version=4)),
+        ):
+            folder = scratch / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            nbformat.write(nb, str(folder / name))
+        # both at once, as the batch grades (a locked gradebook is retried)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            (ref_code, ref_out), (blank_code, blank_out) = pool.map(
+                lambda student: _autograde_retrying(scratch, assignment, student),
+                (REFERENCE_STUDENT, BLANK_STUDENT),
+            )
+        if (
+            ref_code
+            or not (scratch / "autograded" / REFERENCE_STUDENT / assignment / name).exists()
+        ):
+            # the gradebook's entries, if any, are placeholders: the log says why
+            missing = [reason_from_log(ref_out) if ref_code else "nbgrader did not autograde it"]
+        else:
+            missing = _not_full_marks(scratch, assignment, REFERENCE_STUDENT)
+        if missing:
             raise PreflightError(
-                f"the reference solution of {assignment} does not earn full marks here ({detail}); "
-                "nothing was graded. Check the grading environment (scripts/install.sh) and the log:\n"
-                + "\n".join(out.splitlines()[-15:])
+                f"the reference solution of {assignment} does not earn full marks here "
+                f"({', '.join(missing)}); nothing was graded. Check the grading environment "
+                "(scripts/install.sh) and the log:\n" + _tail(ref_out)
+            )
+        wrong = _blank_problems(
+            scratch, assignment, BLANK_STUDENT, reason_from_log(blank_out) if blank_code else ""
+        )
+        if wrong:
+            raise PreflightError(
+                f"the blank release of {assignment} (release/{assignment}/{name}) is not graded 0 "
+                f"by hidden checks in every graded cell ({', '.join(wrong)}); "
+                "a check that passes without the student's code, or a graded cell without hidden "
+                "checks, gives points for nothing. Nothing was graded; the log:\n"
+                + _tail(blank_out)
             )
     return time.perf_counter() - start
+
+
+def _tail(output: str, lines: int = 15) -> str:
+    return "\n".join(output.splitlines()[-lines:])
+
+
+def _autograde_retrying(root: Path, assignment: str, student: str) -> tuple[int, str]:
+    args = ["autograde", assignment, "--student", student, "--force"]
+    for _attempt in range(3):
+        code, out = _nbgrader(root, args)
+        if "database is locked" not in out:
+            break
+        time.sleep(1.0)
+    return code, out
+
+
+def _blank_problems(scratch: Path, assignment: str, student: str, why: str = "") -> list[str]:
+    """Why the blank release's grading is not "0 by hidden checks in every
+    autograded cell" (empty: it is). ``why``: the reason nbgrader failed, if
+    it did."""
+    from dlcourse.reports.store import read_report
+
+    name = f"{assignment}.ipynb"
+    if why or not (scratch / "autograded" / student / assignment / name).exists():
+        return [why or "nbgrader did not autograde it"]
+    problems = _earned_points(scratch, assignment, student)
+    if not (scratch / "graders" / assignment).is_dir():
+        return problems
+    report = read_report(scratch, assignment, student, assignment) or {}
+    if report.get("error") or report.get("submission_error"):
+        return problems + [report.get("error") or report.get("submission_error")]
+    cells = report.get("cells") or {}
+    for grade_id in _autograded_cells(scratch, assignment):
+        result = cells.get(grade_id)
+        if not result or result.get("fraction") is None:
+            problems.append(f"{grade_id}: no hidden checks")
+    return problems
+
+
+def _earned_points(root: Path, assignment: str, student: str) -> list[str]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return ["no grades were recorded"]
+        return [
+            f"{grade.name}: {grade.score:g} of {grade.max_score:g}"
+            for nb in sub.notebooks
+            for grade in nb.grades
+            if grade.cell_type == "code" and grade.score != 0
+        ]
+
+
+def _autograded_cells(root: Path, assignment: str) -> list[str]:
+    """grade_ids of the assignment's autograded (code) cells, from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        return [
+            cell.name
+            for nb in gb.find_assignment(assignment).notebooks
+            if nb.name == assignment  # the notebook the hidden graders grade
+            for cell in nb.grade_cells
+            if cell.cell_type == "code"
+        ]
 
 
 def _environment_problems(root: Path, assignment: str) -> list[str]:
@@ -385,6 +526,7 @@ def _grade_one(
         notes.append("a graded or answer cell was duplicated; the last copy was graded")
     if "Skipping unknown notebook" in out:
         notes.append("extra notebooks were ignored")
+    notes.extend(_not_kept(out))
     notes.extend(_drop_large_files(root / "autograded" / student / assignment))
     autograded = root / "autograded" / student / assignment / f"{assignment}.ipynb"
     if code == 0 and autograded.exists():
@@ -396,6 +538,24 @@ def _grade_one(
             return StudentResult(student, "could not be graded", reason, seconds, notes)
         return StudentResult(student, "graded", "", seconds, notes)
     return StudentResult(student, "could not be graded", reason_from_log(out), seconds, notes)
+
+
+# what SandboxedExecute left behind of the notebook's folder (links, FIFOs,
+# oversized files), one log line each: at most this many become notes
+NOT_KEPT = re.compile(r"WARNING\] not kept: (.+)$", re.M)
+MAX_NOT_KEPT_NOTES = 5
+
+
+def _not_kept(output: str) -> list[str]:
+    """Notes for the files the notebook left that were not kept (the first
+    few, then how many more)."""
+    found = list(dict.fromkeys(NOT_KEPT.findall(output)))
+    notes = found[:MAX_NOT_KEPT_NOTES]
+    if len(found) > MAX_NOT_KEPT_NOTES:
+        notes.append(
+            f"and {len(found) - MAX_NOT_KEPT_NOTES} more files the notebook wrote were not kept"
+        )
+    return notes
 
 
 # Files a notebook wrote while it was graded stay in autograded/ and nbgrader's
@@ -479,9 +639,14 @@ def run_batch(
     check_reference: bool = True,
     timeout: float = STUDENT_TIMEOUT,
     progress_stream=None,
+    check_files: bool = True,
 ) -> dict:
     """Grade every submission of ``assignment``; returns the batch summary
-    (also written to reports/<assignment>/batch.json and batch.csv)."""
+    (also written to reports/<assignment>/batch.json and batch.csv).
+
+    ``check_reference=False`` skips grading the reference and the blank
+    release; the graders and source are still checked against the commit or
+    the manifest unless ``check_files=False`` (tests of broken graders)."""
     from dlcourse.reports.cell_export import cell_rows, to_csv
 
     root = Path(root).resolve()
@@ -490,7 +655,14 @@ def run_batch(
     workers = workers or max(1, min(os.cpu_count() or 1, 4))
     summary: dict = {"assignment": assignment, "workers": workers}
     if check_reference:
-        summary["preflight_seconds"] = round(preflight(root, assignment), 1)
+        summary["preflight_seconds"] = round(preflight(root, assignment, check_files), 1)
+    elif check_files:
+        from dlcourse.manifest import ManifestError, verify_course_files
+
+        try:
+            verify_course_files(root, assignment)
+        except ManifestError as exc:
+            raise PreflightError(str(exc)) from None
     _ensure_in_gradebook(root, assignment)
     state = _State(root / "reports" / assignment / "batch-state.json")
     todo, results = [], {}

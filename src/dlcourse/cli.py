@@ -1,6 +1,7 @@
 """The course command line: a thin layer over importable functions.
 
     dlcourse release [ASSIGNMENT ...]   generate release/ with nbgrader
+    dlcourse manifest [ASSIGNMENT ...]  checksums of graders/ and source/ the batch verifies
     dlcourse autograde ASSIGNMENT       stock `nbgrader autograde`, course config
     dlcourse scores ASSIGNMENT          table of students by graded cells
     dlcourse feedback ASSIGNMENT        stock `nbgrader generate_feedback`
@@ -58,9 +59,25 @@ def nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.Completed
 
 
 def release(root: Path, names: list[str]) -> None:
+    from dlcourse.manifest import git_toplevel, write_manifest
+
+    # outside git, the manifest is what the batch checks graders/ and source/
+    # against; in a git checkout the commit is (see dlcourse.manifest)
+    in_git = git_toplevel(root) is not None
     for name in names:
         nbgrader(root, "generate_assignment", name, "--force")
         print(f"released {name} -> release/{name}/")
+        if not in_git:
+            path = write_manifest(root, name)
+            print(f"checksums of graders/{name} and source/{name} -> {path.relative_to(root)}")
+
+
+def manifest(root: Path, names: list[str]) -> None:
+    from dlcourse.manifest import write_manifest
+
+    for name in names:
+        path = write_manifest(root, name)
+        print(f"checksums of graders/{name} and source/{name} -> {path.relative_to(root)}")
 
 
 def autograde(root: Path, name: str, student: str | None = None) -> None:
@@ -231,6 +248,12 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="generate release/ for assignments (default: all)")
     p.add_argument("assignments", nargs="*")
+    p = sub.add_parser(
+        "manifest",
+        help="record checksums of graders/ and source/ (default: all); "
+        "the batch refuses to grade when they change",
+    )
+    p.add_argument("assignments", nargs="*")
     p = sub.add_parser("autograde", help="autograde submissions with the stock nbgrader command")
     p.add_argument("assignment")
     p.add_argument("--student")
@@ -264,7 +287,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--student", action="append", dest="students", help="only this student (repeatable)"
     )
-    p.add_argument("--skip-preflight", action="store_true", help="do not grade the reference first")
+    p.add_argument(
+        "--skip-preflight",
+        action="store_true",
+        help="do not check the graders' files nor grade the reference and blank release first",
+    )
     p.add_argument(
         "nbgrader_args",
         nargs="*",
@@ -275,6 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     root = course_root()
     if args.command == "release":
         release(root, args.assignments or assignments(root))
+    elif args.command == "manifest":
+        manifest(root, args.assignments or assignments(root))
     elif args.command == "autograde":
         autograde(root, args.assignment, args.student)
         print(score_table(root, args.assignment))

@@ -3,6 +3,12 @@
 The graders run in their own trusted Python process (``pytest`` with this
 package's plugin); student code runs in sandboxes that process starts. The
 result is the plugin's grade report: per test and per graded cell.
+
+The graders fail closed: when they could not grade (they did not finish,
+wrote no report, pytest stopped with an exit status other than 0 or 1, a
+grader file could not be collected, no check ran, or a graded cell of the
+reference has no check), the report carries an ``error`` sentence starting
+with :data:`GRADERS_FAILED` and no consumer may score the notebook from it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,48 @@ import sys
 import tempfile
 from pathlib import Path
 
+# Every sentence that says the course's graders (not the student's notebook)
+# failed starts with this; the batch maps it to the reason it reports.
+GRADERS_FAILED = "the hidden graders could not run"
+
+# Address space of the graders' own process. It decodes whatever the
+# student's sandboxes send back, so without a limit a hostile value could
+# take the grading machine's memory. RLIMIT_AS counts virtual memory, which
+# torch reserves beyond what it uses: measured VmPeak 0.8 GiB after `import
+# torch` and a matrix product, 1.6 GiB while 05's reference is graded
+# (FashionMNIST and models in memory), so 8 GiB leaves a wide margin.
+DEFAULT_MEMORY_BYTES = 8 * 1024**3
+
+# pytest's exit statuses: 0 every check passed, 1 some failed (the student's
+# doing); 2 interrupted (a grader file did not import), 3 internal error, 4
+# usage error (e.g. a conftest.py that raises), 5 no tests collected.
+GRADED_EXIT_STATUSES = (0, 1)
+
+# Runs dlcourse.startup with RLIMIT_AS lowered first. Only the soft limit is
+# set: it is what the kernel enforces on this process, and the sandboxes it
+# starts set their own limits (as root they may raise the hard one anyway).
+# Started with -I: neither the current folder nor PYTHONPATH is on sys.path.
+_LIMITED_START = """\
+import resource, runpy, sys
+limit = int(sys.argv.pop(1))
+if limit > 0:
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    soft = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+sys.argv[0] = "dlcourse.startup"
+runpy.run_module("dlcourse.startup", run_name="__main__", alter_sys=True)
+"""
+
+
+def graders_command(memory_bytes: int | None, *args: str) -> list[str]:
+    """The command line that runs ``python -m dlcourse.startup ARGS``
+    isolated (``-I``) under an address-space limit of ``memory_bytes`` (None
+    or 0: no limit)."""
+    return [
+        sys.executable, "-I", "-W", "ignore", "-c", _LIMITED_START, str(int(memory_bytes or 0)),
+        *args,
+    ]  # fmt: skip
+
 
 def run_hidden_graders(
     notebook: str | Path,
@@ -22,27 +70,34 @@ def run_hidden_graders(
     timeout: float = 900.0,
     seed: int | None = None,
     graders_dir: str = "graders",
+    memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
 ) -> dict:
     """Grade ``notebook`` with ``<root>/<graders_dir>/<assignment>``.
 
     Returns the grade report (``cells``: grade_id -> points, fraction,
-    score, checks). On failure to run at all, returns ``{"error": sentence}``
-    and puts the graders' output under ``"log"`` for the instructor.
+    score, checks; ``exitstatus``: pytest's). When the graders could not
+    grade, the report has ``error``: a sentence starting with
+    :data:`GRADERS_FAILED`, and the graders' output under ``log`` for the
+    instructor. The process starts in the course root (never the notebook's
+    folder), isolated, with at most ``memory_bytes`` of address space.
     """
     root = Path(root).resolve()
     graders = root / graders_dir / assignment
     with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as tmp:
         report_path = Path(tmp) / "report.json"
-        cmd = [
-            sys.executable, "-m", "dlcourse.startup", "pytest", str(graders),
+        cmd = graders_command(
+            memory_bytes,
+            "pytest", str(graders),
             "--submission", str(Path(notebook).resolve()),
             "--grade-report", str(report_path),
             "--course-root", str(root),
             "--rootdir", str(root),
             "-q", "-p", "no:cacheprovider",
-        ]  # fmt: skip
+        )  # fmt: skip
         if seed is not None:
             cmd += ["--grading-seed", str(seed)]
+        # -I ignores PYTHONWARNINGS in this process; the variable still quiets
+        # the processes it starts
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         try:
             proc = subprocess.run(
@@ -51,16 +106,77 @@ def run_hidden_graders(
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
+                errors="replace",
                 timeout=timeout,
                 env=env,
             )
-        except subprocess.TimeoutExpired:
-            return {"error": f"the hidden graders did not finish within {timeout:.0f} s", "log": ""}
-        if not report_path.exists():
+        except subprocess.TimeoutExpired as exc:
             return {
-                "error": "the hidden graders could not run (the instructor has been told)",
-                "log": (proc.stdout + proc.stderr)[-4000:],
+                "error": f"{GRADERS_FAILED}: they did not finish within {timeout:.0f} s",
+                "log": _tail(exc.stdout, exc.stderr),
             }
-        report = json.loads(report_path.read_text())
-        report["log"] = proc.stdout[-4000:]
-        return report
+        log = _tail(proc.stdout, proc.stderr)
+        try:
+            report = json.loads(report_path.read_text())
+            if not isinstance(report, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            return {
+                "error": f"{GRADERS_FAILED}: {_stopped(proc.returncode)} and wrote no grade "
+                f"report ({type(exc).__name__})",
+                "log": log,
+            }
+    report["exitstatus"] = proc.returncode  # the process's, whatever the report says
+    report["log"] = log
+    problem = graders_problem(report)
+    if problem:
+        report["error"] = f"{GRADERS_FAILED}: {problem}"
+    return report
+
+
+def graders_problem(report: dict) -> str | None:
+    """Why ``report`` cannot be trusted to score a notebook (None: it can).
+
+    These are the course's failures, never the student's: the student's
+    code runs in sandboxes and cannot make pytest stop, skip collecting a
+    grader file or leave a graded cell without a check.
+    """
+    status = report.get("exitstatus")
+    if status not in GRADED_EXIT_STATUSES:
+        problem = _stopped(status)
+        errors = report.get("collection_errors") or []
+        if errors:
+            problem += f"; grader files that could not be collected: {'; '.join(errors[:3])}"
+        return problem
+    if report.get("collection_errors"):
+        return f"grader files could not be collected: {'; '.join(report['collection_errors'][:3])}"
+    if not report.get("tests"):
+        return "no hidden check ran"
+    cells = report.get("cells")
+    if not isinstance(cells, dict) or not cells:
+        return "the grade report has no graded cells"
+    unchecked = sorted(g for g, c in cells.items() if not c or c.get("fraction") is None)
+    if unchecked:
+        return f"no hidden check ran for the graded cells {', '.join(unchecked)}"
+    return None
+
+
+def _stopped(status) -> str:
+    meaning = {
+        2: "interrupted",
+        3: "internal error",
+        4: "usage error",
+        5: "no tests collected",
+    }.get(status, "killed or crashed")
+    return f"pytest stopped with exit status {status} ({meaning})"
+
+
+def _tail(stdout, stderr, limit: int = 4000) -> str:
+    """The last ``limit`` characters of the graders' output (either stream
+    may be bytes, text or None)."""
+    parts = []
+    for part in (stdout, stderr):
+        if isinstance(part, bytes):
+            part = part.decode(errors="replace")
+        parts.append(part or "")
+    return "".join(parts)[-limit:]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -138,6 +139,8 @@ class GradingSession:
         self.execution = None
         self.execution_error: Exception | None = None
         self.execution_scratch: Path | None = None
+        # grader files pytest could not collect: a broken course, never a 0
+        self.collection_errors: list[str] = []
 
     def executed(self, root: Path, assignment: str):
         """The submission (or the reference) run top to bottom, isolated so
@@ -340,6 +343,17 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    state = getattr(collector.config, "_dlcourse", None)
+    if state is not None and report.failed:
+        lines = str(report.longrepr).strip().splitlines() or ["collection failed"]
+        last = re.sub(r"^E\s+", "", lines[-1]).strip()[:300]  # pytest's "E   " marker
+        state.collection_errors.append(f"{report.nodeid or collector.nodeid}: {last}")
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
@@ -405,6 +419,8 @@ def pytest_sessionfinish(session, exitstatus):
         "seed": state.seed,
         "submission": session.config.getoption("--submission"),
         "submission_error": state.student_error,
+        "exitstatus": int(exitstatus),
+        "collection_errors": state.collection_errors,
         "tests": state.results,
         "cells": cell_scores(state.results, graded),
         "python": sys.version.split()[0],

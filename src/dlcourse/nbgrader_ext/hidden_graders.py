@@ -13,6 +13,17 @@ in it), and replaces every graded cell's outputs with
 
 Nothing is ever written to a cell's stderr (nbgrader scores a cell with any
 stderr output 0).
+
+It fails closed. When the graders themselves could not grade (see
+:func:`dlcourse.grading.graders_problem`: they did not finish, pytest
+stopped, a grader file did not import, no check ran) or a graded cell of the
+notebook has no hidden result, it raises :class:`HiddenGradersError`: stock
+nbgrader then logs the error, removes this submission's autograded notebook
+and records no score for it, and the batch reports the submission as "could
+not be graded" with the error's sentence. Keeping nbgrader's own result
+instead would score the visible checks, which the student controls. Only a
+notebook the graders could not read (the student's doing) is scored, 0 in
+every graded cell, with the reason.
 """
 
 from __future__ import annotations
@@ -23,10 +34,26 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Float, Int, Unicode
 
-from dlcourse.grading import run_hidden_graders
+from dlcourse.grading import DEFAULT_MEMORY_BYTES, GRADERS_FAILED, run_hidden_graders
 from dlcourse.nbgrader_ext.report import format_cell_report
+
+
+class HiddenGradersError(RuntimeError):
+    """The hidden graders could not grade this notebook (the course's
+    failure). The message is one line starting with GRADERS_FAILED, which
+    the batch finds in nbgrader's log and reports as the reason."""
+
+
+def _graded_code_cells(nb) -> list[str]:
+    """grade_ids of the cells the hidden graders must score."""
+    ids = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            ids.append(str(meta.get("grade_id")))
+    return ids
 
 
 class HiddenGraders(NbGraderPreprocessor):
@@ -51,6 +78,12 @@ class HiddenGraders(NbGraderPreprocessor):
         help="Seconds the hidden graders may take for one notebook before it counts as ungradable.",
     ).tag(config=True)
 
+    memory_bytes = Int(
+        DEFAULT_MEMORY_BYTES,
+        help="Address-space limit (RLIMIT_AS, bytes) of the graders' own process; 0: none. "
+        "torch reserves a few GiB of virtual memory, so keep this generous.",
+    ).tag(config=True)
+
     def _root(self) -> Path:
         if self.course_root:
             return Path(self.course_root).resolve()
@@ -73,6 +106,12 @@ class HiddenGraders(NbGraderPreprocessor):
             )
             return nb, resources
         if notebook != assignment:
+            if _graded_code_cells(nb):
+                # its graded cells would keep the visible checks' result
+                self.fail(
+                    f"the notebook {notebook} has graded cells but only {assignment}.ipynb "
+                    "is graded by the hidden graders"
+                )
             self.log.warning(
                 "Notebook %s is not graded by hidden graders (only %s.ipynb is)",
                 notebook,
@@ -80,9 +119,34 @@ class HiddenGraders(NbGraderPreprocessor):
             )
             return nb, resources
         report = self.run_graders(nb, root, graders, resources)
-        self.apply(nb, report)
-        self.save_report(root, info, report)
+        try:
+            self.apply(nb, report)
+        except HiddenGradersError as exc:
+            # the graders' output, indented so that no line of it (failure
+            # messages quote the student's code) reads as nbgrader's own
+            output = "\n".join("    | " + line for line in report.get("log", "").splitlines())
+            self.log.error(
+                "Hidden graders %s could not grade %s: %s\n%s",
+                graders,
+                info.get("student"),
+                exc,
+                output,
+            )
+            raise
+        finally:
+            # kept for the instructor whether or not it could score the notebook
+            self.save_report(root, info, report)
         return nb, resources
+
+    def fail(self, problem: str, report: dict | None = None) -> None:
+        """Raise HiddenGradersError: this notebook cannot be graded. The
+        sentence (one line) also becomes the saved report's ``error``."""
+        sentence = " ".join(str(problem).split())[:600]
+        if not sentence.startswith(GRADERS_FAILED):
+            sentence = f"{GRADERS_FAILED}: {sentence}"
+        if report is not None:
+            report["error"] = sentence
+        raise HiddenGradersError(sentence + " (the instructor has been told)")
 
     def save_report(self, root: Path, info: dict, report: dict) -> None:
         """Keep the grade report for the instructor's exports, outside the
@@ -95,39 +159,47 @@ class HiddenGraders(NbGraderPreprocessor):
             self.log.error("Could not save the grade report: %s", exc)
 
     def run_graders(self, nb, root: Path, graders: Path, resources) -> dict:
+        """The grade report of ``nb`` (see dlcourse.grading.run_hidden_graders)."""
         with tempfile.TemporaryDirectory(prefix="dlcourse-nb-") as tmp:
             submission = Path(tmp) / "submission.ipynb"
             nbformat.write(nb, str(submission))
             report = run_hidden_graders(
-                submission, graders.name, root, self.timeout, graders_dir=self.graders_dir
-            )
-        if report.get("error"):
-            self.log.error(
-                "Hidden graders for %s failed: %s\n%s",
-                graders,
-                report["error"],
-                report.get("log", ""),
+                submission,
+                graders.name,
+                root,
+                self.timeout,
+                graders_dir=self.graders_dir,
+                memory_bytes=self.memory_bytes or None,
             )
         return report
 
     def apply(self, nb, report: dict) -> None:
-        cells = report.get("cells", {})
+        """Write each graded cell's hidden result into it. Raises
+        HiddenGradersError when the report cannot score every graded cell."""
+        if report.get("error"):
+            self.fail(report["error"], report)
+        cells = report.get("cells")
+        if not isinstance(cells, dict) or not report.get("tests"):
+            self.fail("no hidden check ran", report)
+        reason = report.get("submission_error")
+        if not reason:
+            missing = [g for g in _graded_code_cells(nb) if _fraction(cells.get(g)) is None]
+            if missing:
+                # nbgrader's sanitizing left only the gradebook's graded cells
+                # (an unknown grade_id fails its metadata check), so a missing
+                # one is the graders' gap. Checked before any cell is changed.
+                self.fail(f"no hidden result for the graded cells {', '.join(missing)}", report)
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
                 continue
             grade_id = meta.get("grade_id")
             points = float(meta.get("points", 0))
-            result = cells.get(grade_id)
-            if report.get("error") or report.get("submission_error"):
-                reason = report.get("error") or report.get("submission_error")
+            if reason:
+                # the student's notebook could not be read: 0, with the reason
                 score, text = 0.0, f"Not graded: {reason}.\n"
-            elif result is None or result.get("fraction") is None:
-                self.log.warning(
-                    "Graded cell %s has no hidden checks; keeping nbgrader's own result", grade_id
-                )
-                continue
             else:
+                result = cells[grade_id]
                 score = min(max(float(result["score"]), 0.0), points)
                 text = format_cell_report(grade_id, result, score, points)
             cell.outputs = [
@@ -138,3 +210,15 @@ class HiddenGraders(NbGraderPreprocessor):
                     execution_count=cell.get("execution_count"),
                 ),
             ]
+
+
+def _fraction(result) -> float | None:
+    """The fraction of a cell's hidden checks passed, None when there is no
+    usable result (a missing cell, no check, a score that is not a number)."""
+    if not isinstance(result, dict) or result.get("fraction") is None:
+        return None
+    try:
+        float(result["score"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return float(result["fraction"])

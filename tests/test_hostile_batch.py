@@ -6,6 +6,7 @@ is left behind, and no feedback page shows grader code or solutions."""
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -13,13 +14,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hostile_files
 import nbformat
 import pytest
 from catalogue import load
 from course import ROOT, grader_lines, release_notebook, solution_lines, source_notebook
 
 from dlcourse.batch import run_batch
+
+# the cases share their attacks through tests/hostile/_attack.py
+sys.path.insert(0, str(ROOT / "tests" / "hostile"))
 from dlcourse.filled_submission import filled_submission
+from dlcourse.manifest import write_manifest
 
 A = "02_layers"
 # every case but the fork bomb, which spins 128 processes for a whole
@@ -35,6 +41,11 @@ CASES = [
     "non_utf8_bytes", "scan_filesystem_for_solutions", "infinite_loop",
     "swallow_keyboard_interrupt",
 ]  # fmt: skip
+# the integrity cases (issue 12): two or more per class of attack on the
+# trusted side, each a blank notebook (or a refused folder) whose attack
+# would show as points, a changed course file or a leaked secret
+CASES += sorted(p.stem for p in (ROOT / "tests" / "hostile").glob("class[0-9]_*.py"))
+SECRET = "hostile-secret-7f3a9c"
 if os.environ.get("DLCOURSE_HOSTILE_ALL"):
     CASES.append("fork_bomb")
 
@@ -49,11 +60,15 @@ def hostile_batch(tmp_path_factory):
     import importlib.util
 
     root = tmp_path_factory.mktemp("hostile")
+    sentinel = root.parent / "outside_sentinel.txt"
+    sentinel.write_text("outside the course")
+    sentinel.chmod(0o600)
     for name in ("source", "graders"):
         shutil.copytree(
             ROOT / name / A, root / name / A, ignore=shutil.ignore_patterns("__pycache__")
         )
     shutil.copy(ROOT / "nbgrader_config.py", root)
+    write_manifest(root, A)  # the batch checks the graders against it
     students = {}
     for entry in _entries():
         spec = importlib.util.spec_from_file_location(
@@ -68,6 +83,9 @@ def hostile_batch(tmp_path_factory):
         folder.mkdir(parents=True)
         for filename, content in module.make(release, reference).items():
             target = folder / filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if hostile_files.create(target, content, root):
+                continue
             if isinstance(content, bytes):
                 target.write_bytes(content)
             elif isinstance(content, str):
@@ -75,9 +93,28 @@ def hostile_batch(tmp_path_factory):
             else:
                 nbformat.write(content, str(target))
         students[student] = entry
-    summary = run_batch(
-        root, A, workers=2, extra_args=["--Execute.timeout=60"], check_reference=False
-    )
+    before = course_state(root)
+    ipc_before = _ipc_objects()
+    # the instructor's secret, and a temporary folder of the batch's own
+    # (every scratch folder of the grading must be gone from it afterwards)
+    scratch = root.parent / "batch-tmp"
+    scratch.mkdir()
+    settings = {"DLCOURSE_HOSTILE_SECRET": SECRET, "TMPDIR": str(scratch)}
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        summary = run_batch(
+            root, A, workers=2, extra_args=["--Execute.timeout=60"], check_reference=False
+        )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    left_in_tmp = sorted(p.name for p in scratch.iterdir())
+    after_batch = course_state(root)
+    ipc_after = _ipc_objects()
     env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
     subprocess.run(
         ["nbgrader", "generate_feedback", A, "--force"],
@@ -86,7 +123,144 @@ def hostile_batch(tmp_path_factory):
         capture_output=True,
         timeout=1200,
     )
+    global _STATE
+    _STATE = {
+        "before": before,
+        "after": after_batch,
+        "after_feedback": course_state(root),
+        "ipc": (ipc_before, ipc_after),
+        "sentinel": sentinel,
+        "left_in_tmp": left_in_tmp,
+    }
     return root, summary, students
+
+
+_STATE: dict = {}
+# what the batch and the feedback step may change: their own outputs, and
+# the submission whose unreadable timestamp.txt is set aside
+CHANGES_ALLOWED = ("autograded/", "feedback/", "reports/", "release/", "gradebook.db",
+                   ".nbgrader.log", "submitted/garbage_timestamp/")  # fmt: skip
+
+
+def course_state(root: Path) -> dict[str, str]:
+    """Every entry of the course (and the sentinel beside it) by relative
+    path: a digest of a regular file's bytes and mode, a link's target, or
+    the kind of a special file (never opened)."""
+    import hashlib
+    import stat
+
+    state = {}
+    for path in sorted([*root.rglob("*"), root.parent / "outside_sentinel.txt"]):
+        rel = str(path.relative_to(root.parent))
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            state[rel] = "link -> " + os.readlink(path)
+        elif stat.S_ISREG(info.st_mode):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            state[rel] = f"{oct(info.st_mode)} {digest}"
+        elif not stat.S_ISDIR(info.st_mode):
+            state[rel] = f"special {oct(info.st_mode)}"
+    return state
+
+
+def _ipc_objects() -> set[str]:
+    """System V IPC keys of the host (shared memory, queues, semaphores)."""
+    keys = set()
+    for kind in ("shm", "msg", "sem"):
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        keys |= {f"{kind}:{line.split()[0]}" for line in lines if line.split()}
+    return keys
+
+
+def _check_course_unchanged(hostile_batch):
+    root, _, _ = hostile_batch
+    prefix = root.name + "/"
+    changed = []
+    for label in ("after", "after_feedback"):
+        old, new = _STATE["before"], _STATE[label]
+        for rel in sorted(set(old) | set(new)):
+            if old.get(rel) == new.get(rel):
+                continue
+            inside = rel[len(prefix) :] if rel.startswith(prefix) else None
+            if inside is not None and inside.startswith(CHANGES_ALLOWED):
+                continue
+            changed.append(f"{label}: {rel}: {old.get(rel)} -> {new.get(rel)}")
+    assert not changed, changed[:10]
+    sentinel = _STATE["sentinel"]
+    assert oct(sentinel.stat().st_mode & 0o777) == "0o600"
+    assert not list(root.parent.glob("PWNED")) and not list(root.rglob("PWNED"))
+
+
+def _check_nothing_shared_or_left(hostile_batch):
+    before, after = _STATE["ipc"]
+    hostile = {"shm:1592590337", "msg:1592590338"}  # keys 0x5EED0001, 0x5EED0002
+    assert not (after - before) & hostile, after - before
+    assert not Path("/dev/mqueue/dlcourse-hostile").exists()
+    assert _STATE["left_in_tmp"] == [], _STATE["left_in_tmp"][:10]
+
+
+def _check_no_secret_or_links_reach_the_student(hostile_batch):
+    root, _, _ = hostile_batch
+    for folder in ("autograded", "feedback"):
+        for path in (root / folder).rglob("*"):
+            assert not path.is_symlink(), path
+            if path.is_file():
+                assert SECRET.encode() not in path.read_bytes(), path
+    graders = grader_lines(A)
+    for path in (root / "feedback").rglob("*"):
+        if path.is_file() and path.suffix != ".html":
+            text = path.read_text(errors="replace")
+            assert not [line for line in graders if line in text], path
+
+
+def _check_no_live_student_script(hostile_batch):
+    """No page holds a script, handler or javascript: URL that came from a
+    student (the marker HOSTILE_XSS), nor an iframe."""
+    from html.parser import HTMLParser
+
+    root, _, _ = hostile_batch
+
+    class Live(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found, self.in_script = [], False
+
+        def handle_starttag(self, tag, attrs):
+            self.in_script = tag == "script"
+            if tag in ("iframe", "object", "embed"):
+                self.found.append(tag)
+            for name, value in attrs:
+                value = (value or "").strip().lower()
+                if name.startswith("on") and ("hostile" in value or "fetch" in value):
+                    self.found.append(f"{tag} {name}")
+                if name in ("href", "src", "xlink:href") and value.startswith("javascript:"):
+                    self.found.append(f"{tag} {name}={value[:40]}")
+
+        def handle_endtag(self, tag):
+            self.in_script = False
+
+        def handle_data(self, data):
+            if self.in_script and "HOSTILE_XSS" in data:
+                self.found.append("script")
+
+    for page in (root / "feedback").rglob("*.html"):
+        parser = Live()
+        parser.feed(page.read_text(errors="replace"))
+        assert not parser.found, (page, parser.found)
+
+
+def _check_outputs(hostile_batch, case):
+    """``output:`` in a case's header: what its autograded notebook printed."""
+    root, _, students = hostile_batch
+    entry = next(e for e in students.values() if e.name == case)
+    if "output" not in entry.fields:
+        return
+    nb = root / "autograded" / case / A / f"{A}.ipynb"
+    text = json.dumps(json.loads(nb.read_text()))
+    assert re.search(entry.fields["output"], text), (case, entry.fields["output"])
 
 
 def test_the_hostile_batch(hostile_batch):
@@ -96,6 +270,7 @@ def test_the_hostile_batch(hostile_batch):
     for case in CASES:
         try:
             _check_outcome(hostile_batch, case)
+            _check_outputs(hostile_batch, case)
         except AssertionError as exc:
             failures.append(f"{case}: {str(exc)[:400]}")
     assert not failures, "\n".join(failures)
@@ -104,6 +279,10 @@ def test_the_hostile_batch(hostile_batch):
     _check_big_output_capped(hostile_batch)
     _check_large_files_dropped(hostile_batch)
     _check_feedback_pages(hostile_batch)
+    _check_course_unchanged(hostile_batch)
+    _check_nothing_shared_or_left(hostile_batch)
+    _check_no_secret_or_links_reach_the_student(hostile_batch)
+    _check_no_live_student_script(hostile_batch)
 
 
 def _check_outcome(hostile_batch, case):

@@ -33,6 +33,8 @@ import nbformat
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))  # tests/: the shared readers of the course
+sys.path.insert(0, str(HERE))  # the attacks shared by the cases (_attack.py)
+import hostile_files  # noqa: E402
 from course import grader_lines, solution_lines  # noqa: E402
 
 A = "02_layers"
@@ -103,8 +105,12 @@ def main() -> None:
         for rel, content in files.items():
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
+            if hostile_files.create(target, content, root):
+                continue
             if isinstance(content, (bytes, bytearray)):
                 target.write_bytes(content)
+            elif isinstance(content, str):
+                target.write_text(content)
             else:
                 nbformat.write(content, str(target))
     t0 = time.time()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -26,6 +27,16 @@ from dataclasses import dataclass
 from dlcourse.sandbox import confine, wire
 
 log = logging.getLogger("dlcourse.sandbox")
+
+# A call's time limit counts the seconds the student's code had (running,
+# or sleeping by its own choice), not the seconds it waited for a CPU on a
+# busy grading machine; past BACKSTOP_FACTOR times the limit (and at least
+# BACKSTOP_SECONDS more) of wall-clock time the call is the machine's failure.
+BACKSTOP_FACTOR = 10.0
+BACKSTOP_SECONDS = 120.0
+POLL_SECONDS = 0.5
+FRAME_SECONDS = 30.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _warned: set[str] = set()
 
 
@@ -83,6 +94,7 @@ class Sandbox:
         self.allow_list = allow_list
         self.proc: subprocess.Popen | None = None
         self.report: dict = {}
+        self._worker_pid: int | None = None
         # each request's id, echoed by its reply (see request)
         self._last_id = 0
 
@@ -141,6 +153,7 @@ class Sandbox:
                             "infrastructure",
                         ) from None
         self.report = ready
+        self._worker_pid = self._find_worker_pid()
         if ready.get("missing"):
             _warn_once(ready["missing"])
 
@@ -153,6 +166,7 @@ class Sandbox:
                 stream.close()
             except OSError:
                 pass
+        self._worker_pid = None
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -187,15 +201,55 @@ class Sandbox:
         )
 
     def _read(self, deadline: float, doing: str) -> dict:
+        """The next frame. ``deadline`` (a ``time.monotonic()`` value) is
+        charged as the student's time: seconds the sandbox spent waiting for a
+        CPU on a busy machine do not count (see :meth:`_waiting_seconds`), up
+        to a wall-clock backstop after which the call is the machine's
+        failure ("infrastructure"), never the student's."""
+        fd = self.proc.stdout.fileno()
+        start = time.monotonic()
+        budget = max(deadline - start, 0.0)
+        backstop = start + max(BACKSTOP_FACTOR * budget, budget + BACKSTOP_SECONDS)
+        waited_before = self._waiting_seconds()
+        cpu_before = self._sandbox_cpu_seconds()
+        while True:
+            now = time.monotonic()
+            # a sandbox whose own processes keep its worker from a CPU (a
+            # fork bomb) is charged their CPU time instead
+            charged = max(
+                (now - start) - (self._waiting_seconds() - waited_before),
+                self._sandbox_cpu_seconds() - cpu_before,
+            )
+            if charged >= budget:
+                self.close()
+                raise StudentError(
+                    f"did not finish within the time limit while {doing} (an endless loop, "
+                    "or much slower than needed)",
+                    "timeout",
+                )
+            if now >= backstop:
+                self.close()
+                raise StudentError(
+                    f"the grading machine was too busy to finish {doing} within "
+                    f"{backstop - start:.0f} s; this check could not be graded",
+                    "infrastructure",
+                )
+            step = min(budget - charged, backstop - now, POLL_SECONDS)
+            try:
+                ready, _, _ = select.select([fd], [], [], max(step, 0.0))
+            except OSError as exc:
+                self.close()
+                raise StudentError(
+                    f"the channel to the student's process failed while {doing} ({exc})", "crash"
+                ) from None
+            if ready:
+                break
         try:
-            return wire.read_frame(self.proc.stdout.fileno(), deadline)
+            # the worker writes a reply whole: once it starts, a frame that
+            # does not arrive complete by the backstop was never a reply
+            return wire.read_frame(fd, max(backstop, time.monotonic() + FRAME_SECONDS))
         except wire.ChannelTimeout:
-            self.close()
-            raise StudentError(
-                f"did not finish within the time limit while {doing} (an endless loop, "
-                "or much slower than needed)",
-                "timeout",
-            ) from None
+            raise self._broken(doing, "an answer was cut off") from None
         except EOFError:
             code = self.proc.wait() if self.proc else None
             self.close()
@@ -210,6 +264,51 @@ class Sandbox:
             raise StudentError(
                 f"the channel to the student's process failed while {doing} ({exc})", "crash"
             ) from None
+
+    def _waiting_seconds(self) -> float:
+        """Seconds the sandbox's worker has spent runnable but waiting for a
+        CPU (the kernel's schedstat run-queue time); 0 where unknown."""
+        pid = self._worker_pid
+        if pid is None:
+            return 0.0
+        try:
+            with open(f"/proc/{pid}/schedstat", "rb") as fh:
+                return int(fh.read().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    def _sandbox_cpu_seconds(self) -> float:
+        """CPU seconds used by the sandbox's live processes (its pids cgroup);
+        0 where unknown."""
+        if self._worker_pid is None or self.proc is None:
+            return 0.0
+        folder = confine.pids_cgroup_of(self.proc.pid)
+        try:
+            with open(os.path.join(folder, "cgroup.procs")) as fh:
+                pids = fh.read().split()
+        except (OSError, TypeError):
+            return 0.0
+        ticks = 0
+        for pid in pids[:256]:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as fh:
+                    # after the command name (which may hold spaces) in parentheses
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+            except (OSError, ValueError, IndexError):
+                continue
+        return ticks / _CLOCK_TICKS
+
+    def _find_worker_pid(self) -> int | None:
+        """The host pid of the process that runs the student's code: the
+        launcher's confined child (as root), else the launcher itself."""
+        pid = self.proc.pid
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                children = [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            children = []
+        return children[0] if len(children) == 1 else pid
 
     def request(self, message: dict, doing: str, timeout: float | None = None) -> dict:
         """Send ``message`` with a fresh ``id``; the reply with that id, once

@@ -106,3 +106,11 @@ def test_past_the_backstop_the_call_could_not_be_graded(monkeypatch):
             box.get("nap")(10)
         assert starved.value.kind == "infrastructure"
         assert "could not be graded" in str(starved.value)
+
+
+def test_a_kill_at_the_cpu_limit_says_so():
+    with Sandbox(call_timeout=30.0, limits={"cpu_seconds": 2}) as box:
+        box.run([Cell("answer", CODE)])
+        with pytest.raises(StudentError) as stopped:
+            box.get("spin")(20)
+        assert "CPU time limit of 2 s" in str(stopped.value), str(stopped.value)

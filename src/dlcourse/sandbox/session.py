@@ -95,6 +95,7 @@ class Sandbox:
         self.proc: subprocess.Popen | None = None
         self.report: dict = {}
         self._worker_pid: int | None = None
+        self._cpu_seen = 0.0
         # each request's id, echoed by its reply (see request)
         self._last_id = 0
 
@@ -216,9 +217,10 @@ class Sandbox:
             now = time.monotonic()
             # a sandbox whose own processes keep its worker from a CPU (a
             # fork bomb) is charged their CPU time instead
+            self._cpu_seen = self._sandbox_cpu_seconds()
             charged = max(
                 (now - start) - (self._waiting_seconds() - waited_before),
-                self._sandbox_cpu_seconds() - cpu_before,
+                self._cpu_seen - cpu_before,
             )
             if charged >= budget:
                 self.close()
@@ -254,7 +256,7 @@ class Sandbox:
             code = self.proc.wait() if self.proc else None
             self.close()
             raise StudentError(
-                f"the student's process ended while {doing} ({_exit_reason(code)})",
+                f"the student's process ended while {doing} ({self._exit_reason(code)})",
                 "crash",
             ) from None
         except wire.WireError as exc:
@@ -264,6 +266,20 @@ class Sandbox:
             raise StudentError(
                 f"the channel to the student's process failed while {doing} ({exc})", "crash"
             ) from None
+
+    def _exit_reason(self, code) -> str:
+        """Why the worker ended; a kill once its CPU time had (nearly) reached
+        the CPU limit is that limit, in words a student can act on."""
+        limit = float(self.limits.get("cpu_seconds", confine.DEFAULT_LIMITS["cpu_seconds"]))
+        if (
+            code in (-signal.SIGKILL, -signal.SIGXCPU, 137)
+            and self._cpu_seen + POLL_SECONDS >= 0.8 * limit
+        ):
+            return (
+                f"stopped at the CPU time limit of {limit:.0f} s: an endless loop, "
+                "or much slower than needed"
+            )
+        return _exit_reason(code)
 
     def _waiting_seconds(self) -> float:
         """Seconds the sandbox's worker has spent runnable but waiting for a

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -360,9 +361,11 @@ def _check_feedback_pages(hostile_batch):
     assert len(pages) >= 10
     for page in pages:
         text = page.read_text(errors="replace")
+        # what the student handed in (regular files only: never a FIFO)
         submitted = "".join(
             p.read_text(errors="replace")
-            for p in (root / "submitted" / page.parent.parent.name / A).glob("*")
+            for p in (root / "submitted" / page.parent.parent.name / A).rglob("*")
+            if stat.S_ISREG(p.lstat().st_mode)
         )
         leaked = [line for line in graders if html.escape(line, quote=False) in text]
         assert not leaked, (page, leaked[:3])

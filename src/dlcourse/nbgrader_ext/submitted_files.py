@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import stat
 
-from dlcourse.sandbox.harvest import shown
+from dlcourse.sandbox.harvest import kind_of, shown
 
 MAX_FILE_BYTES = 50 * 1024**2
 MAX_TOTAL_BYTES = 200 * 1024**2
@@ -32,18 +32,6 @@ REFUSED = "the submission was refused"
 
 class UnsafeSubmission(Exception):
     """The submission folder holds something trusted code must not copy."""
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
 
 
 def check_submission(folder: str, course_root: str | None = None) -> None:
@@ -76,7 +64,7 @@ def check_submission(folder: str, course_root: str | None = None) -> None:
                 continue
             if not stat.S_ISREG(info.st_mode):
                 raise UnsafeSubmission(
-                    f"{REFUSED}: {rel} is {_kind(info.st_mode)}; hand in regular files only"
+                    f"{REFUSED}: {rel} is {kind_of(info.st_mode)}; hand in regular files only"
                 )
             if info.st_nlink != 1:
                 raise UnsafeSubmission(
@@ -96,7 +84,9 @@ def check_submission(folder: str, course_root: str | None = None) -> None:
 def _folder_itself(path: str, label: str) -> None:
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeSubmission(f"{REFUSED}: {shown(label)} is {_kind(info.st_mode)}, not a folder")
+        raise UnsafeSubmission(
+            f"{REFUSED}: {shown(label)} is {kind_of(info.st_mode)}, not a folder"
+        )
 
 
 _installed = False

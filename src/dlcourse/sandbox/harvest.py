@@ -62,7 +62,8 @@ def _showable(name: str) -> bool:
     return True
 
 
-def _kind(mode: int) -> str:
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words (for reports)."""
     if stat.S_ISLNK(mode):
         return "a symbolic link"
     if stat.S_ISFIFO(mode):
@@ -159,7 +160,7 @@ def _walk(dfd, out, prefix, depth, skip, result, max_file, max_total, max_entrie
             )
             continue
         if not stat.S_ISREG(info.st_mode):
-            result.dropped.append(f"{shown(rel)} was not kept: it is {_kind(info.st_mode)}")
+            result.dropped.append(f"{shown(rel)} was not kept: it is {kind_of(info.st_mode)}")
             continue
         _file(dfd, out, name, rel, result, max_file, max_total)
 
@@ -204,7 +205,7 @@ def _file(dfd, out, name, rel, result, max_file, max_total) -> None:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            result.dropped.append(f"{shown(rel)} was not kept: it is {_kind(info.st_mode)}")
+            result.dropped.append(f"{shown(rel)} was not kept: it is {kind_of(info.st_mode)}")
             return
         if info.st_nlink != 1:
             result.dropped.append(f"{shown(rel)} was not kept: it is a hard link")

@@ -95,7 +95,7 @@ class Sandbox:
         self.proc: subprocess.Popen | None = None
         self.report: dict = {}
         self._worker_pid: int | None = None
-        self._cpu_seen = 0.0
+        self._cpu_seen, self._cpu_seen_at = 0.0, time.monotonic()
         # each request's id, echoed by its reply (see request)
         self._last_id = 0
 
@@ -217,7 +217,7 @@ class Sandbox:
             now = time.monotonic()
             # a sandbox whose own processes keep its worker from a CPU (a
             # fork bomb) is charged their CPU time instead
-            self._cpu_seen = self._sandbox_cpu_seconds()
+            self._cpu_seen, self._cpu_seen_at = self._sandbox_cpu_seconds(), time.monotonic()
             charged = max(
                 (now - start) - (self._waiting_seconds() - waited_before),
                 self._cpu_seen - cpu_before,
@@ -271,15 +271,18 @@ class Sandbox:
         """Why the worker ended; a kill once its CPU time had (nearly) reached
         the CPU limit is that limit, in words a student can act on."""
         limit = float(self.limits.get("cpu_seconds", confine.DEFAULT_LIMITS["cpu_seconds"]))
-        if (
-            code in (-signal.SIGKILL, -signal.SIGXCPU, 137)
-            and self._cpu_seen + POLL_SECONDS >= 0.8 * limit
-        ):
+        if code in (-signal.SIGKILL, -signal.SIGXCPU, 137) and self._cpu_at_most() >= 0.8 * limit:
             return (
                 f"stopped at the CPU time limit of {limit:.0f} s: an endless loop, "
                 "or much slower than needed"
             )
         return _exit_reason(code)
+
+    def _cpu_at_most(self) -> float:
+        """The most CPU time the sandbox can have used by now: what was last
+        read, plus every CPU for the whole time since."""
+        since = time.monotonic() - self._cpu_seen_at
+        return self._cpu_seen + since * (os.cpu_count() or 1)
 
     def _waiting_seconds(self) -> float:
         """Seconds the sandbox's worker has spent runnable but waiting for a

@@ -35,6 +35,14 @@ MAX_DEPTH = 8
 _CHUNK = 1 << 20
 
 
+@dataclass(frozen=True)
+class _Limits:
+    file_bytes: int
+    total_bytes: int
+    entries: int
+    depth: int
+
+
 @dataclass
 class Harvest:
     """``copied``: relative paths of the files now in the target;
@@ -107,10 +115,7 @@ def harvest(
             0,
             set(skip),
             result,
-            max_file_bytes,
-            max_total_bytes,
-            max_entries,
-            max_depth,
+            _Limits(max_file_bytes, max_total_bytes, max_entries, max_depth),
         )
     finally:
         os.close(top)
@@ -118,7 +123,7 @@ def harvest(
     return result
 
 
-def _walk(dfd, out, prefix, depth, skip, result, max_file, max_total, max_entries, max_depth):
+def _walk(dfd, out, prefix, depth, skip, result, limits: _Limits):
     try:
         names = sorted(os.listdir(dfd))
     except OSError as exc:
@@ -129,9 +134,9 @@ def _walk(dfd, out, prefix, depth, skip, result, max_file, max_total, max_entrie
         if not prefix and name in skip:
             continue
         result.entries += 1
-        if result.entries > max_entries:
+        if result.entries > limits.entries:
             result.dropped.append(
-                f"more than {max_entries} files and folders were written; the rest was not kept"
+                f"more than {limits.entries} files and folders were written; the rest was not kept"
             )
             return
         if not _showable(name):
@@ -142,30 +147,18 @@ def _walk(dfd, out, prefix, depth, skip, result, max_file, max_total, max_entrie
         except OSError:
             continue
         if stat.S_ISDIR(info.st_mode):
-            if depth + 1 > max_depth:
+            if depth + 1 > limits.depth:
                 result.dropped.append(f"{shown(rel)}/ was not kept: folders nest too deeply")
                 continue
-            _folder(
-                dfd,
-                out,
-                name,
-                rel,
-                depth,
-                skip,
-                result,
-                max_file,
-                max_total,
-                max_entries,
-                max_depth,
-            )
+            _folder(dfd, out, name, rel, depth, skip, result, limits)
             continue
         if not stat.S_ISREG(info.st_mode):
             result.dropped.append(f"{shown(rel)} was not kept: it is {kind_of(info.st_mode)}")
             continue
-        _file(dfd, out, name, rel, result, max_file, max_total)
+        _file(dfd, out, name, rel, result, limits)
 
 
-def _folder(dfd, out, name, rel, depth, skip, result, max_file, max_total, max_entries, max_depth):
+def _folder(dfd, out, name, rel, depth, skip, result, limits: _Limits):
     try:
         sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dfd)
     except OSError:
@@ -178,25 +171,14 @@ def _folder(dfd, out, name, rel, depth, skip, result, max_file, max_total, max_e
             pass
         sub_out = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=out)
         try:
-            _walk(
-                sub,
-                sub_out,
-                rel + "/",
-                depth + 1,
-                skip,
-                result,
-                max_file,
-                max_total,
-                max_entries,
-                max_depth,
-            )
+            _walk(sub, sub_out, rel + "/", depth + 1, skip, result, limits)
         finally:
             os.close(sub_out)
     finally:
         os.close(sub)
 
 
-def _file(dfd, out, name, rel, result, max_file, max_total) -> None:
+def _file(dfd, out, name, rel, result, limits) -> None:
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, dir_fd=dfd)
     except OSError as exc:
@@ -210,19 +192,19 @@ def _file(dfd, out, name, rel, result, max_file, max_total) -> None:
         if info.st_nlink != 1:
             result.dropped.append(f"{shown(rel)} was not kept: it is a hard link")
             return
-        if info.st_size > max_file:
+        if info.st_size > limits.file_bytes:
             result.dropped.append(
                 f"{shown(rel)} ({info.st_size / 2**20:.0f} MB, written by the notebook) was not "
-                f"kept: files over {max_file // 2**20} MB are not kept"
+                f"kept: files over {limits.file_bytes // 2**20} MB are not kept"
             )
             return
-        if result.total_bytes + info.st_size > max_total:
+        if result.total_bytes + info.st_size > limits.total_bytes:
             result.dropped.append(
                 f"{shown(rel)} was not kept: the notebook's files together exceed "
-                f"{max_total // 2**20} MB"
+                f"{limits.total_bytes // 2**20} MB"
             )
             return
-        _copy(fd, out, name, info, result, rel, max_file)
+        _copy(fd, out, name, info, result, rel, limits.file_bytes)
     finally:
         os.close(fd)
 

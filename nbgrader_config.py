@@ -13,12 +13,12 @@ from nbgrader.preprocessors import (
     LimitOutput,
     OverwriteCells,
     OverwriteKernelspec,
-    SaveAutoGrades,
 )
 
 from dlcourse.nbgrader_ext.dedup import DeduplicateIdsSafely
 from dlcourse.nbgrader_ext.feedback import StripHiddenFeedback
 from dlcourse.nbgrader_ext.hidden_graders import HiddenGraders
+from dlcourse.nbgrader_ext.needs_review import SaveAutoGradesForReview
 from dlcourse.nbgrader_ext.output_cap import CapOutputBytes
 from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
 from dlcourse.nbgrader_ext.sanitize import FILTERS as SANITIZING_FILTERS
@@ -52,7 +52,8 @@ c.Autograde.autograde_preprocessors = [
     ClearMetadataPreprocessor,
     LimitOutput,
     CapOutputBytes,
-    SaveAutoGrades,
+    # SaveAutoGrades, also flagging cells whose hidden checks could not run
+    SaveAutoGradesForReview,
     AssignLatePenalties,
     CheckCellMetadata,
 ]

@@ -536,8 +536,23 @@ def _grade_one(
         reason = ungradable_reason(report) if (root / "graders" / assignment).is_dir() else None
         if reason:
             return StudentResult(student, "could not be graded", reason, seconds, notes)
+        notes.extend(_cells_not_graded(report))
         return StudentResult(student, "graded", "", seconds, notes)
     return StudentResult(student, "could not be graded", reason_from_log(out), seconds, notes)
+
+
+def _cells_not_graded(report: dict | None) -> list[str]:
+    """One note per graded cell where a hidden check could not run (the
+    course's failure: the cell is flagged for manual grading)."""
+    notes = []
+    for grade_id, cell in sorted(((report or {}).get("cells") or {}).items()):
+        errors = (cell or {}).get("grader_errors") or []
+        if errors:
+            notes.append(
+                f"could not be graded: cell {grade_id}: {len(errors)} hidden check(s) could not "
+                f"run ({str(errors[0].get('message'))[:200]}); flagged for manual grading"
+            )
+    return notes
 
 
 # what SandboxedExecute left behind of the notebook's folder (links, FIFOs,

@@ -32,6 +32,8 @@ import pytest
 from dlcourse.checks import GradingFailure
 
 MARKER = "graded"
+# how much of a grader's own traceback the report keeps for the instructor
+MAX_TRACEBACK_CHARS = 6000
 
 
 def pytest_addoption(parser):
@@ -370,18 +372,21 @@ def pytest_runtest_makereport(item, call):
         if callspec is not None:
             # the same check on several inputs: say which one
             check += f" [{callspec.id}]"
-        item.config._dlcourse.results.append(
-            {
-                "nodeid": item.nodeid,
-                "name": item.name,
-                "check": check,
-                "grade_id": marker.args[0],
-                "weight": float(marker.kwargs.get("weight", 1.0)),
-                "outcome": kind,
-                "message": message,
-            }
-        )
-        if not report.passed and message:
+        result = {
+            "nodeid": item.nodeid,
+            "name": item.name,
+            "check": check,
+            "grade_id": marker.args[0],
+            "weight": float(marker.kwargs.get("weight", 1.0)),
+            "outcome": kind,
+            "message": message,
+        }
+        if kind == "error":
+            # for the instructor (the saved report and the graders' log),
+            # never shown to the student
+            result["traceback"] = str(report.longrepr)[-MAX_TRACEBACK_CHARS:]
+        item.config._dlcourse.results.append(result)
+        if not report.passed and message and kind != "error":
             report.longrepr = f"{item.name}: {message}"
 
 
@@ -391,15 +396,24 @@ def cell_scores(results: list[dict], graded: dict) -> dict:
     cells = {}
     for grade_id, points in graded.items():
         mine = [r for r in results if r["grade_id"] == grade_id and r["outcome"] != "skipped"]
-        total = sum(r["weight"] for r in mine)
-        passed = sum(r["weight"] for r in mine if r["outcome"] == "passed")
-        fraction = passed / total if total else None
+        errors = [r for r in mine if r["outcome"] == "error"]
+        # a check the graders could not run (the course's failure) counts
+        # neither for nor against the student: the score comes from the
+        # checks that ran, and the cell needs the instructor's review
+        judged = [r for r in mine if r["outcome"] != "error"]
+        total = sum(r["weight"] for r in judged)
+        passed = sum(r["weight"] for r in judged if r["outcome"] == "passed")
+        if total:
+            fraction = passed / total
+        else:
+            fraction = 0.0 if errors else None
         cells[grade_id] = {
             "points": points,
             "fraction": fraction,
             "score": None if fraction is None else round(points * fraction, 4),
             "checks": mine,
-            "grader_errors": [r for r in mine if r["outcome"] == "error"],
+            "grader_errors": errors,
+            "needs_review": bool(errors),
         }
     return cells
 

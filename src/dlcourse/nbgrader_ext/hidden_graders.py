@@ -39,6 +39,11 @@ from traitlets import Bool, Float, Int, Unicode
 from dlcourse.grading import DEFAULT_MEMORY_BYTES, GRADERS_FAILED, run_hidden_graders
 from dlcourse.nbgrader_ext.report import format_cell_report
 
+# resources key: grade_ids whose hidden checks did not all run
+NEEDS_REVIEW = "dlcourse_needs_review"
+# starts the autograde log's line naming them (the batch looks for it)
+GRADER_ERROR = "GRADER ERROR"
+
 
 class HiddenGradersError(RuntimeError):
     """The hidden graders could not grade this notebook (the course's
@@ -120,7 +125,11 @@ class HiddenGraders(NbGraderPreprocessor):
             return nb, resources
         report = self.run_graders(nb, root, graders, resources)
         try:
-            self.apply(nb, report)
+            review = self.apply(nb, report)
+            # read by SaveAutoGradesForReview, after the cells are scored
+            resources[NEEDS_REVIEW] = review
+            if review:
+                self.log_grader_errors(report, info.get("student"), review)
         except HiddenGradersError as exc:
             # the graders' output, indented so that no line of it (failure
             # messages quote the student's code) reads as nbgrader's own
@@ -137,6 +146,25 @@ class HiddenGraders(NbGraderPreprocessor):
             # kept for the instructor whether or not it could score the notebook
             self.save_report(root, info, report)
         return nb, resources
+
+    def log_grader_errors(self, report: dict, student, review: list[str]) -> None:
+        """Tell the instructor, in the autograde log, which checks could not
+        run and why (the graders' tracebacks): those cells are flagged for
+        grading by hand, never silently scored."""
+        lines = []
+        for grade_id in review:
+            for check in report["cells"][grade_id].get("grader_errors", []):
+                trace = str(check.get("traceback") or check.get("message", ""))
+                lines.append(f"{grade_id}: {check.get('check')}: {check.get('message')}")
+                lines.extend("    | " + line for line in trace.splitlines()[-40:])
+        self.log.error(
+            "%s: the hidden graders could not run some checks of %s (cells %s are flagged "
+            "for manual grading):\n%s",
+            GRADER_ERROR,
+            student,
+            ", ".join(review),
+            "\n".join(lines),
+        )
 
     def fail(self, problem: str, report: dict | None = None) -> None:
         """Raise HiddenGradersError: this notebook cannot be graded. The
@@ -173,9 +201,11 @@ class HiddenGraders(NbGraderPreprocessor):
             )
         return report
 
-    def apply(self, nb, report: dict) -> None:
-        """Write each graded cell's hidden result into it. Raises
-        HiddenGradersError when the report cannot score every graded cell."""
+    def apply(self, nb, report: dict) -> list[str]:
+        """Write each graded cell's hidden result into it; returns the
+        grade_ids of the cells where a check could not run (they need the
+        instructor). Raises HiddenGradersError when the report cannot score
+        every graded cell."""
         if report.get("error"):
             self.fail(report["error"], report)
         cells = report.get("cells")
@@ -189,6 +219,7 @@ class HiddenGraders(NbGraderPreprocessor):
                 # (an unknown grade_id fails its metadata check), so a missing
                 # one is the graders' gap. Checked before any cell is changed.
                 self.fail(f"no hidden result for the graded cells {', '.join(missing)}", report)
+        review = []
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
@@ -202,6 +233,8 @@ class HiddenGraders(NbGraderPreprocessor):
                 result = cells[grade_id]
                 score = min(max(float(result["score"]), 0.0), points)
                 text = format_cell_report(grade_id, result, score, points)
+                if result.get("grader_errors"):
+                    review.append(grade_id)
             cell.outputs = [
                 nbformat.v4.new_output("stream", name="stdout", text=text),
                 nbformat.v4.new_output(
@@ -210,6 +243,7 @@ class HiddenGraders(NbGraderPreprocessor):
                     execution_count=cell.get("execution_count"),
                 ),
             ]
+        return review
 
 
 def _fraction(result) -> float | None:

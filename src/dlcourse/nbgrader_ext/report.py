@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# what a student reads where a grader could not run (its exception and
+# traceback go to the instructor only)
+NOT_RUN = (
+    "the course's graders could not run this check (not a mistake of yours); "
+    "your instructor has been told and will grade this cell by hand"
+)
+
 
 def format_cell_report(grade_id: str, result: dict, score: float, points: float) -> str:
     """``result``: one entry of the grade report's ``cells`` (checks with
@@ -9,11 +16,18 @@ def format_cell_report(grade_id: str, result: dict, score: float, points: float)
     sentence. Never includes grader code, inputs or tracebacks."""
     checks = result.get("checks", [])
     passed = sum(1 for c in checks if c["outcome"] == "passed")
-    lines = [
-        f"Hidden checks for {grade_id}: {score:g} / {points:g} points "
-        f"({passed} of {len(checks)} checks passed)"
-    ]
+    not_run = sum(1 for c in checks if c["outcome"] == "error")
+    counted = f"{passed} of {len(checks) - not_run} checks passed"
+    if not_run:
+        counted += f"; {not_run} could not be run"
+    score_text = f"{score:g} / {points:g} points"
+    if not_run:
+        score_text = f"provisionally {score_text}"
+    lines = [f"Hidden checks for {grade_id}: {score_text} ({counted})"]
     for check in checks:
+        if check["outcome"] == "error":
+            lines.append(f"  NOT RUN {check['check']}\n         -> {NOT_RUN}")
+            continue
         mark = "ok    " if check["outcome"] == "passed" else "FAILED"
         line = f"  {mark} {check['check']}"
         if check["outcome"] != "passed" and check.get("message"):

@@ -164,3 +164,58 @@ def test_unmarked_test_using_student_is_an_error(course):
     result = course.runpytest_subprocess("graders/toy/test_bad.py", "--import-mode=importlib")
     result.stdout.fnmatch_lines(["*uses `student` without @pytest.mark.graded*"])
     assert result.ret != 0
+
+
+SEEDED = '''
+import pytest
+
+
+@pytest.mark.graded("test_double")
+@pytest.mark.parametrize("size", [2, 3], ids=["small", "large"])
+def test_draws(rng, size):
+    """Draws its inputs."""
+    assert False, f"drew {rng.integers(10**9, size=size).tolist()}"
+
+
+@pytest.mark.graded("test_half")
+def test_plain(rng):
+    """Draws one number."""
+    assert rng.integers(2) == 0, "drew 1"
+'''
+
+
+def _graded(course, *args) -> dict:
+    report = course.path / "report.json"
+    course.runpytest_subprocess(
+        "graders/toy/test_seeded.py", "--grade-report", str(report), "-p", "no:cacheprovider",
+        "--import-mode=importlib", *args,
+    )  # fmt: skip
+    return json.loads(report.read_text())
+
+
+def test_several_seeds_in_one_session_draw_what_each_seed_draws(course):
+    (course.path / "graders" / "toy" / "test_seeded.py").write_text(SEEDED)
+    both = _graded(course, "--grading-seeds", "5,6")
+    assert sorted(both["rounds"]) == ["5", "6"]
+    for seed in (5, 6):
+        alone = _graded(course, "--grading-seed", str(seed))
+        mine = [t for t in both["tests"] if t["seed"] == seed]
+        # the same checks, named the same way, with the same inputs
+        assert sorted((t["check"], t["message"]) for t in mine) == sorted(
+            (t["check"], t["message"]) for t in alone["tests"]
+        )
+        assert {g: c["score"] for g, c in both["rounds"][str(seed)].items()} == {
+            g: c["score"] for g, c in alone["cells"].items()
+        }
+    checks = {t["check"] for t in both["tests"]}
+    assert checks == {"Draws its inputs. [small]", "Draws its inputs. [large]", "Draws one number."}
+    # the seeds drew different inputs (else this test could not fail)
+    drawn = {t["seed"]: t["message"] for t in both["tests"] if t["check"].endswith("[large]")}
+    assert drawn[5] != drawn[6]
+
+
+def test_seeds_must_be_distinct_integers(course):
+    (course.path / "graders" / "toy" / "test_seeded.py").write_text(SEEDED)
+    for bad in ("1,x", "3,3"):
+        result = course.runpytest_subprocess("graders/toy", "--grading-seeds", bad)
+        assert result.ret == 4, bad

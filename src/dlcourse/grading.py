@@ -70,12 +70,15 @@ def run_hidden_graders(
     timeout: float = 900.0,
     seed: int | None = None,
     graders_dir: str = "graders",
+    seeds: list[int] | None = None,
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
 ) -> dict:
     """Grade ``notebook`` with ``<root>/<graders_dir>/<assignment>``.
 
     Returns the grade report (``cells``: grade_id -> points, fraction,
-    score, checks; ``exitstatus``: pytest's). When the graders could not
+    score, checks; ``exitstatus``: pytest's; with ``seeds``, ``rounds``:
+    str(seed) -> that seed's cells, each check having run once per seed with
+    the inputs ``seed=`` would give it). When the graders could not
     grade, the report has ``error``: a sentence starting with
     :data:`GRADERS_FAILED`, and the graders' output under ``log`` for the
     instructor. The process starts in the course root (never the notebook's
@@ -96,6 +99,9 @@ def run_hidden_graders(
         )  # fmt: skip
         if seed is not None:
             cmd += ["--grading-seed", str(seed)]
+        if seeds:
+            # every check once per seed, in this one process (see the plugin)
+            cmd += ["--grading-seeds", ",".join(str(int(s)) for s in seeds)]
         # -I ignores PYTHONWARNINGS in this process; the variable still quiets
         # the processes it starts
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}

@@ -53,6 +53,13 @@ def pytest_addoption(parser):
         help="seed for the inputs drawn at grading time (default: a fresh one each run)",
     )
     group.addoption(
+        "--grading-seeds",
+        default=None,
+        help="comma-separated seeds: every hidden check runs once per seed in this one "
+        "session and the report has each seed's cell scores under 'rounds' (the "
+        "course's tests grade every catalogue entry this way)",
+    )
+    group.addoption(
         "--execution-cache",
         default=os.environ.get("DLCOURSE_EXECUTION_CACHE"),
         help="folder keeping whole-notebook runs by the code they ran, so gradings of "
@@ -72,6 +79,47 @@ def pytest_configure(config):
     )
     seed = config.getoption("--grading-seed", None)
     config._dlcourse = GradingSession(config, seed if seed is not None else secrets.randbits(32))
+    config._dlcourse.round_seeds = _round_seeds(config)
+
+
+# the parameter and test-id part that runs a check under one of several seeds
+ROUND = "grading_round"
+ROUND_ID = re.compile(r"grading-seed-\d+")
+
+
+def _round_seeds(config) -> list[int]:
+    text = config.getoption("--grading-seeds", None)
+    if not text:
+        return []
+    try:
+        seeds = [int(s) for s in str(text).split(",") if s.strip()]
+    except ValueError:
+        raise pytest.UsageError(f"--grading-seeds takes integers, not {text!r}") from None
+    if len(set(seeds)) != len(seeds):
+        raise pytest.UsageError(f"--grading-seeds has a seed twice: {text!r}")
+    return seeds
+
+
+def pytest_generate_tests(metafunc):
+    seeds = getattr(getattr(metafunc.config, "_dlcourse", None), "round_seeds", None)
+    if seeds and metafunc.definition.get_closest_marker(MARKER) is not None:
+        metafunc.fixturenames.append(ROUND)
+        metafunc.parametrize(ROUND, seeds, ids=[f"grading-seed-{s}" for s in seeds])
+
+
+def _round_of(item) -> int | None:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get(ROUND)
+
+
+def _without_round(name: str) -> str:
+    """A test's name (``test_x[a-grading-seed-3]``) or parameter id
+    (``a-grading-seed-3``) as a run with one --grading-seed has it."""
+    base, bracket, rest = name.partition("[")
+    if bracket:
+        inner = _without_round(rest[:-1]) if rest.endswith("]") else rest
+        return f"{base}[{inner}]" if inner else base
+    return ROUND_ID.sub("", name).strip("-").replace("--", "-")
 
 
 def _assignment_of(path: Path) -> tuple[Path, str] | None:
@@ -138,6 +186,7 @@ class GradingSession:
         self.references: dict[str, object] = {}
         self.course_root: Path | None = None
         self.execution_cells: set[str] = set()  # graded cells whose tests need a run
+        self.round_seeds: list[int] = []  # --grading-seeds
         self.execution = None
         self.execution_error: Exception | None = None
         self.execution_scratch: Path | None = None
@@ -268,7 +317,11 @@ def grading_seed(request) -> int:
     """The seed of this run's hidden inputs, combined with the test's name so
     tests do not share inputs."""
     session = request.config._dlcourse
-    return (session.seed * 1_000_003 + sum(map(ord, request.node.name))) % 2**32
+    seed = _round_of(request.node)
+    seed = session.seed if seed is None else seed
+    # the same inputs as a run with --grading-seed <seed>
+    name = _without_round(request.node.name)
+    return (seed * 1_000_003 + sum(map(ord, name))) % 2**32
 
 
 @pytest.fixture
@@ -369,9 +422,9 @@ def pytest_runtest_makereport(item, call):
         doc = (item.obj.__doc__ or "").strip().splitlines() if hasattr(item, "obj") else []
         check = doc[0] if doc else item.name
         callspec = getattr(item, "callspec", None)
-        if callspec is not None:
+        if callspec is not None and _without_round(callspec.id):
             # the same check on several inputs: say which one
-            check += f" [{callspec.id}]"
+            check += f" [{_without_round(callspec.id)}]"
         result = {
             "nodeid": item.nodeid,
             "name": item.name,
@@ -381,6 +434,8 @@ def pytest_runtest_makereport(item, call):
             "outcome": kind,
             "message": message,
         }
+        if _round_of(item) is not None:
+            result["seed"] = _round_of(item)
         if kind == "error":
             # for the instructor (the saved report and the graders' log),
             # never shown to the student
@@ -437,6 +492,10 @@ def pytest_sessionfinish(session, exitstatus):
         "collection_errors": state.collection_errors,
         "tests": state.results,
         "cells": cell_scores(state.results, graded),
+        "rounds": {
+            str(seed): cell_scores([r for r in state.results if r.get("seed") == seed], graded)
+            for seed in state.round_seeds
+        },
         "python": sys.version.split()[0],
         "pid": os.getpid(),
     }

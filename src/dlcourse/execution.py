@@ -23,6 +23,7 @@ never followed or opened.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ class ExecutedNotebook:
     notebook: dict
     folder: Path
     problem: str | None = None
+    # the grading machine stopped the run, not the student's code: a sentence
+    machine_problem: str | None = None
 
     def cell(self, grade_id: str):
         """The last cell with nbgrader ``grade_id`` (as nbgrader uses), or None."""
@@ -206,15 +209,27 @@ def load_execution(cache: Path, key: str) -> ExecutedNotebook | None:
     return ExecutedNotebook(nbformat.from_dict(data["notebook"]), folder, data["problem"])
 
 
+# a cell's wall-clock backstop, as a multiple of its charged-time limit:
+# past it the machine, not the student, is too slow ("could not be graded")
+BACKSTOP_FACTOR = 10
+
+
 def execute_notebook(
     nb: dict,
     course_root: str | Path,
     cell_timeout: float = 120.0,
     startup_timeout: float = 180.0,
+    backstop: float | None = None,
 ) -> ExecutedNotebook:
     """Run ``nb`` (modified in place) top to bottom in a confined kernel whose
     working folder is a fresh, empty one; errors do not stop the run, as in
-    nbgrader. The caller removes ``result.folder`` when done."""
+    nbgrader. The caller removes ``result.folder`` when done.
+
+    ``cell_timeout`` is charged time (see :mod:`dlcourse.sandbox.charged_time`:
+    a busy machine does not use it up); a cell over it is stopped, the
+    student's doing. A cell still running after ``backstop`` wall-clock
+    seconds (default BACKSTOP_FACTOR x ``cell_timeout``) is stopped too, and
+    the run's ``machine_problem`` says so: the machine's failure."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -222,18 +237,26 @@ def execute_notebook(
 
     from dlcourse.sandbox.kernel import SandboxedKernelManager
 
+    backstop = backstop or BACKSTOP_FACTOR * cell_timeout
     folder = Path(tempfile.mkdtemp(prefix="dlcourse-scratch-"))
     config = Config({"SandboxedKernelManager": {"course_root": str(Path(course_root).resolve())}})
-    stopped = f"the cell ran longer than {cell_timeout:.0f} s and was stopped"
+    clock = CellClock(cell_timeout, backstop)
+    client = None
 
-    def record_timeout(cell, execute_reply, **_):
-        # as nbgrader does: the timeout is the cell's error, in words
+    def started(cell, **_):
+        clock.cell_started(client.km.provisioner.pid)
+
+    def finished(cell, execute_reply, **_):
+        verdict = clock.cell_finished()
         content = execute_reply.get("content", {})
-        if content.get("status") == "error" and content.get("ename") == "CellTimeoutError":
-            # the KeyboardInterrupt our interrupt caused is not the cell's fault
+        if verdict or content.get("ename") == "CellTimeoutError":
+            # as nbgrader does: the timeout is the cell's error, in words; the
+            # KeyboardInterrupt our interrupt caused is not the cell's fault
             cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
             cell.outputs.append(
-                nbformat.v4.new_output("error", ename="CellTimeoutError", evalue=stopped)
+                nbformat.v4.new_output(
+                    "error", ename="CellTimeoutError", evalue=verdict or clock.too_busy
+                )
             )
 
     client = NotebookClient(
@@ -241,25 +264,103 @@ def execute_notebook(
         config=config,
         kernel_name="python3",
         kernel_manager_class=SandboxedKernelManager,
-        timeout=int(cell_timeout),
+        # the last resort, if an interrupt did not stop the cell
+        timeout=int(backstop + 60),
         startup_timeout=int(startup_timeout),
         allow_errors=True,
         interrupt_on_timeout=True,
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": stopped, "traceback": []},
-        on_cell_executed=record_timeout,
+        error_on_timeout={"ename": "CellTimeoutError", "evalue": clock.too_busy, "traceback": []},
+        on_cell_start=started,
+        on_cell_executed=finished,
         resources={"metadata": {"path": str(folder)}},
     )
     problem = None
+    clock.start()
     try:
         client.execute()
     except CellTimeoutError:
-        problem = f"a cell ran longer than {cell_timeout:.0f} s and was stopped"
+        problem = clock.too_busy
     except DeadKernelError:
         problem = "the notebook's kernel died (it exited or ran out of memory)"
     except RuntimeError as exc:  # the kernel did not start
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"could not start a kernel to run the notebook: {exc}") from None
-    return ExecutedNotebook(nb, _take_files(folder), problem)
+    finally:
+        clock.stop()
+    if clock.machine_failed:
+        problem = clock.too_busy
+    run = ExecutedNotebook(nb, _take_files(folder), problem)
+    run.machine_problem = clock.too_busy if clock.machine_failed else None
+    return run
+
+
+class CellClock:
+    """Watches the cell that runs: stops it (SIGINT to the kernel) once its
+    charged time passes ``limit`` (the student's doing) or its wall time
+    passes ``backstop`` (the machine's)."""
+
+    POLL_SECONDS = 0.25
+
+    def __init__(self, limit: float, backstop: float):
+        import threading
+
+        self.limit, self.backstop = limit, backstop
+        self.too_slow = (
+            f"the cell ran longer than {limit:.0f} s and was stopped "
+            "(an endless loop, or much slower than needed)"
+        )
+        self.too_busy = (
+            f"the grading machine was too busy to run the cell within {backstop:.0f} s; "
+            "it could not be graded"
+        )
+        self.machine_failed = False
+        self._lock = threading.Lock()
+        self._watch = None  # (Stopwatch, launcher pid) of the running cell
+        self._verdict: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def cell_started(self, launcher_pid: int | None) -> None:
+        from dlcourse.sandbox.charged_time import Stopwatch
+
+        with self._lock:
+            self._verdict = None
+            self._watch = None if launcher_pid is None else Stopwatch(launcher_pid)
+
+    def cell_finished(self) -> str | None:
+        """Why the cell was stopped (None: it was not)."""
+        with self._lock:
+            self._watch = None
+            return self._verdict
+
+    def _run(self) -> None:
+        import signal
+
+        while not self._done.wait(self.POLL_SECONDS):
+            with self._lock:
+                watch = self._watch
+                if watch is None:
+                    continue
+                if watch.charged() >= self.limit:
+                    self._verdict = self.too_slow
+                elif watch.wall() >= self.backstop:
+                    self._verdict, self.machine_failed = self.too_busy, True
+                else:
+                    continue
+                self._watch = None
+                try:
+                    # the launcher forwards it to the kernel, as Jupyter's
+                    # interrupt does
+                    os.kill(watch.launcher_pid, signal.SIGINT)
+                except OSError:
+                    pass
 
 
 def _take_files(scratch: Path) -> Path:

@@ -235,7 +235,7 @@ class GradingSession:
         execution = load_execution(Path(cache), key) if cache else None
         if execution is None:
             execution = execute_notebook(nb, root)
-            if cache:
+            if cache and not execution.machine_problem:
                 store_execution(execution, Path(cache), key)
         self.execution_scratch = execution.folder
         return execution
@@ -365,8 +365,14 @@ def executed_notebook(request):
     own code is in the answer cells of the graded cells whose tests use this
     fixture, the reference elsewhere. Executed once per grading, and only if
     a test asks for it."""
+    from dlcourse.sandbox import StudentError
+
     root, assignment = _course_of(request)
-    return request.config._dlcourse.executed(root, assignment)
+    execution = request.config._dlcourse.executed(root, assignment)
+    if execution.machine_problem:
+        # the machine's failure, not the student's: "could not be graded"
+        raise StudentError(execution.machine_problem, "infrastructure")
+    return execution
 
 
 def _message(excinfo) -> tuple[str, str]:

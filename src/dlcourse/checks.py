@@ -29,7 +29,12 @@ def as_array(value, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        fail(f"{what} should be a numpy array of numbers, got {type(value).__name__}")
+        from dlcourse.sandbox import Remote
+
+        # a student object left in the sandbox: its own class name, never
+        # the grader's "Remote"
+        got = value.type_name if isinstance(value, Remote) else type(value).__name__
+        fail(f"{what} should be a numpy array of numbers, got {got}")
     return arr
 
 

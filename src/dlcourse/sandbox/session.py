@@ -5,6 +5,12 @@
         relu = box.get("relu")            # a Remote, or plain data
         out = relu(np.array([-1.0, 2.0]))  # plain data back
 
+What a call returns that is not plain data stays in the sandbox as a Remote;
+``plain(value)`` turns tensors into arrays and iterables (generators,
+DataLoaders) into lists, running the iteration in the sandbox. A call that
+changes an array the grader passed raises StudentError, unless made inside
+``with box.arguments_may_change():``.
+
 Every call has a deadline. When the student's code overruns it, crashes the
 process or answers with something that is not plain data, the call raises
 :class:`StudentError` (with a sentence for the student) and the sandbox is
@@ -13,6 +19,7 @@ restarted on the next :meth:`Sandbox.run`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -98,6 +105,9 @@ class Sandbox:
         self._cpu_seen, self._cpu_seen_at = 0.0, time.monotonic()
         # each request's id, echoed by its reply (see request)
         self._last_id = 0
+        # compare the grader's array arguments before and after every call
+        # (see arguments_may_change)
+        self._check_arguments = True
 
     # lifecycle ----------------------------------------------------------
     def start(self) -> None:
@@ -358,9 +368,9 @@ class Sandbox:
         if ok is not False or not isinstance(err, dict):
             raise self._broken(doing, "malformed answer")
         try:
-            text = f"{_text(err.get('type', 'Error'), 100)}: {_text(err.get('message', ''))}"
+            text = f"{_text(err.get('type', 'Error'), 100)}: {_foreign(err.get('message', ''))}"
             if err.get("where"):
-                text += f" (at {_text(err['where'], 500)})"
+                text += f" (at {_foreign(err['where'], 500, 1)})"
         except TypeError:
             raise self._broken(doing, "malformed error report") from None
         raise StudentError(f"{doing} raised {text}", "exception")
@@ -391,8 +401,8 @@ class Sandbox:
                 {
                     "cell": _text(err["cell"], 200),
                     "type": _text(err["type"], 100),
-                    "message": _text(err["message"]),
-                    "where": _text(err.get("where", ""), 500),
+                    "message": _foreign(err["message"]),
+                    "where": _foreign(err.get("where", ""), 500, 1),
                 }
                 for err in errors
             ]
@@ -419,6 +429,35 @@ class Sandbox:
             return {k: self._wrap(v) for k, v in value.items()}
         return value
 
+    def _plain(self, remote: Remote, budget: list, limit: int, what: str):
+        """See :func:`plain`: one Remote, converted in the sandbox with at
+        most ``budget[0]`` items (``limit`` for the message)."""
+        doing = f"reading the values of {remote.type_name}"
+        reply = self.request(
+            {
+                "op": "plain",
+                "value": self._send(remote),
+                "max_items": max(budget[0], 0),
+                "limit": limit,
+            },
+            doing,
+        )
+        if "refused" in reply:
+            try:
+                sentence = _text(reply["refused"], 500)
+            except TypeError:
+                raise self._broken(doing, "malformed refusal") from None
+            raise StudentError(f"{what} {sentence}", "exception")
+        items = reply.get("items")
+        if type(items) is not int or not 0 <= items <= max(budget[0], 0):
+            raise self._broken(doing, "a wrong count of items")
+        budget[0] -= items
+        value = self._value(reply, doing)
+        if _holds_remote(value):
+            # op_plain encodes without handles: only a forged frame has one
+            raise self._broken(doing, "a handle in plain data")
+        return value
+
     def _send(self, value):
         return wire.encode(_unwrap(value))
 
@@ -427,6 +466,22 @@ class Sandbox:
         doing = f"looking up {name}"
         return self._value(self.request({"op": "get", "name": name}, doing), doing)
 
+    @contextlib.contextmanager
+    def arguments_may_change(self):
+        """Within this block, calls may change the arrays they are given.
+
+        By default every call compares the numpy arrays among its arguments
+        (inside lists, tuples and dicts too) before and after, and a change
+        raises StudentError: "softmax(z) changed its argument z in place".
+        Graders use this block for the calls whose contract lets the student
+        update an argument in place."""
+        before = self._check_arguments
+        self._check_arguments = False
+        try:
+            yield self
+        finally:
+            self._check_arguments = before
+
     def put_file(self, name: str, data: bytes) -> None:
         import base64
 
@@ -434,6 +489,16 @@ class Sandbox:
             {"op": "put_file", "name": name, "b64": base64.b64encode(data).decode()},
             f"copying {name}",
         )
+
+
+def _holds_remote(value) -> bool:
+    if isinstance(value, Remote):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_remote(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_remote(v) for v in value.values())
+    return False
 
 
 def _unwrap(value):
@@ -457,6 +522,42 @@ def _text(value, limit: int = 4000) -> str:
     if len(value) > limit:
         value = value[:limit] + " ..."
     return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _foreign(value, limit: int = 500, lines: int = 3) -> str:
+    """Text of the student's exception or warning, from the sandbox: checked
+    to be a string, then stripped and shortened (wire.foreign_text), since
+    the sandbox that should have done so runs the student's code."""
+    return _text(wire.foreign_text(_text(value, 20 * limit), limit, lines), limit + 10)
+
+
+def plain(value, max_items: int = 100_000, what: str = "your code"):
+    """``value`` (what a student's function returned) as plain grader-side
+    data: a Remote torch tensor becomes a numpy array (converted in the
+    sandbox), any other Remote that can be iterated (a generator, a
+    DataLoader, a map object, a class with ``__iter__``) a list of its items
+    converted the same way (tuples stay tuples), and lists, tuples and dicts
+    are converted item by item. At most ``max_items`` items come back from
+    each Remote, counting nested ones; ``len()`` is never used.
+
+    Iterating runs the student's code, in the sandbox under a call's time
+    limit. Raises StudentError (kind "exception") for more items than
+    ``max_items`` or a Remote that is neither; ``what`` is the subject of
+    that sentence ("minibatches(X, y, 10, rng)")."""
+    return _plain(value, [int(max_items)], int(max_items), what)
+
+
+def _plain(value, budget: list, limit: int, what: str):
+    # budget[0]: the items the Remotes met so far have left to the others
+    if isinstance(value, Remote):
+        return value._box._plain(value, budget, limit, what)
+    if isinstance(value, list):
+        return [_plain(v, budget, limit, what) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v, budget, limit, what) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v, budget, limit, what) for k, v in value.items()}
+    return value
 
 
 def _exit_reason(code) -> str:
@@ -519,15 +620,30 @@ class Remote:
                 "target": box._send(self),
                 "args": box._send(list(args)),
                 "kwargs": box._send(dict(kwargs)),
+                "check_arguments": box._check_arguments,
             },
             doing,
         )
         notes = reply.get("warnings", [])
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
             raise box._broken(doing, "malformed warnings")
-        value = box._value(reply, doing)
-        object.__setattr__(self, "last_warnings", [_text(n, 500) for n in notes[:20]])
-        return value
+        object.__setattr__(self, "last_warnings", [_foreign(n, 500, 1) for n in notes[:20]])
+        if "changed" in reply:
+            changed = reply["changed"]
+            try:
+                if not box._check_arguments or not isinstance(changed, dict):
+                    raise TypeError("not asked for")
+                call, argument = _text(changed["call"], 300), _text(changed["argument"], 200)
+                detail = _text(changed.get("detail", ""), 200)
+            except (TypeError, KeyError):
+                raise box._broken(doing, "malformed report of changed arguments") from None
+            raise StudentError(
+                f"{call} changed {argument} in place"
+                + (f" ({detail})" if detail else "")
+                + "; the contract asks for a new array, leaving the caller's array unchanged",
+                "exception",
+            )
+        return box._value(reply, doing)
 
     def __repr__(self) -> str:
         return f"<student {self._handle.type_name}>"

@@ -428,6 +428,53 @@ def read_frame(fd: int, deadline: float | None = None) -> dict:
     return message
 
 
+# Terminal escape sequences: CSI (colours, ``\x1b[1m``), OSC (titles, links,
+# ended by BEL or ``\x1b\``) and the two-byte ones. torch colours parts of
+# its messages with them.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
+# any other control character but the line breaks that separate paragraphs
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# where a sentence or a clause ends, for cutting a long message
+_SENTENCE_END = re.compile(r"[.!?;:](?=\s)")
+_OPTION = re.compile(r"\s*(?:\(\d{1,2}\)|\d{1,2}[.)])\s")
+
+
+def foreign_text(text: str, limit: int = 500, lines: int = 3) -> str:
+    """An exception's or a warning's text, as a student reads it in a
+    grader's message: terminal escapes and control characters removed, only
+    the first paragraph (libraries append advice after a blank line), without
+    numbered lists of options (torch's "you have two options ... (1) ...
+    (2) ..."), at most ``lines`` lines joined into one,
+    and at most ``limit`` characters, cut at the end of a sentence where one
+    ends in the second half. Used on both sides of the channel, wherever the
+    text of student code's exceptions becomes a message."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected a string, not {type(text).__name__}")
+    # a bound before any regex work: the text can be megabytes
+    text = _ANSI.sub("", text[: 20 * limit])
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    paragraph = re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)[0]
+    # after the first line, numbered lines ("(1) Re-running ... will likely
+    # succeed") are a library's list of options, not what went wrong
+    kept = [
+        line.strip()
+        for number, line in enumerate(paragraph.split("\n"))
+        if line.strip() and not (number and _OPTION.match(line))
+    ]
+    text = " ".join(kept[:lines])
+    cut = len(kept) > lines
+    if len(text) > limit:
+        head = text[:limit]
+        ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+        text = head[: ends[-1]] if ends and ends[-1] >= limit // 2 else head.rsplit(" ", 1)[0]
+        cut = True
+    # a clause that introduces what was cut away ("two options,") says nothing
+    text = text.rstrip()
+    if cut:
+        text = text.rstrip(",;:") + " ..."
+    return text
+
+
 def pending_bytes(fd: int) -> int:
     """How many bytes wait unread in the pipe ``fd`` (0 if unknown)."""
     import fcntl

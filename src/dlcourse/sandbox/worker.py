@@ -103,10 +103,149 @@ def _describe(exc: BaseException) -> dict:
             where = f"{frame.filename[1:-1]}, line {frame.lineno}"
             if frame.line:
                 where += f": {frame.line.strip()}"
-    message = str(exc)
-    if len(message) > 2000:
-        message = message[:2000] + " ..."
-    return {"type": type(exc).__name__, "message": message, "where": where}
+    from dlcourse.sandbox.wire import foreign_text
+
+    try:
+        message = foreign_text(str(exc))
+    except Exception:  # noqa: BLE001 - a student's __str__ may raise or return a non-string
+        message = "(its message could not be read)"
+    return {
+        "type": _safe_name(type(exc).__name__),
+        "message": message,
+        "where": foreign_text(where, 500, 1),
+    }
+
+
+def _safe_name(name, limit: int = 100) -> str:
+    """A name for a grader's message: a string, printable, short."""
+    if not isinstance(name, str):
+        return "?"
+    name = str.__str__(name)[:limit]
+    return "".join(c if c.isprintable() else "?" for c in name)
+
+
+def _type_name(obj) -> str:
+    try:
+        return _safe_name(type(obj).__name__)
+    except Exception:  # noqa: BLE001 - a student's metaclass can do anything
+        return "object"
+
+
+class _Refused(Exception):
+    """A value that plain() cannot turn into plain data; the message is the
+    grader's sentence, without its subject ("returned a ...")."""
+
+
+# numbered positions, as a message names an argument without a parameter name
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def _grader_arrays(data, value, path: tuple, found: list) -> None:
+    """Collect (path, array) for every array the grader sent in ``data``
+    (a request's encoded arguments), ``value`` being its decoded form. Only
+    arrays that crossed the wire are collected: objects the grader passed
+    back by handle (tensors, the student's own arrays) are the student's."""
+    if isinstance(data, list) and isinstance(value, list):
+        for index, (d, v) in enumerate(zip(data, value, strict=True)):
+            _grader_arrays(d, v, (*path, index), found)
+    elif isinstance(data, dict):
+        if "__nd__" in data:
+            found.append((path, value))
+        elif "__tuple__" in data and isinstance(value, tuple):
+            for index, (d, v) in enumerate(zip(data["__tuple__"], value, strict=True)):
+                _grader_arrays(d, v, (*path, index), found)
+        elif "__dict__" in data and isinstance(value, dict):
+            for key, d in data["__dict__"].items():
+                if key in value:
+                    _grader_arrays(d, value[key], (*path, key), found)
+
+
+def _snapshot(arrays: list) -> list:
+    import numpy as np
+
+    return [(path, arr, np.array(arr, copy=True), arr.shape, arr.dtype) for path, arr in arrays]
+
+
+def _difference(arr, copy, shape, dtype) -> str | None:
+    """How an array differs from its snapshot, or None if it does not."""
+    import numpy as np
+
+    if arr.shape != shape:
+        return f"its shape became {tuple(arr.shape)} (was {tuple(shape)})"
+    if arr.dtype != dtype:
+        return f"its dtype became {arr.dtype} (was {dtype})"
+    nan = dtype.kind in "fc"
+    if np.array_equal(arr, copy, equal_nan=nan):
+        return None
+    differs = arr != copy
+    if nan:
+        differs &= ~(np.isnan(arr) & np.isnan(copy))
+    index = tuple(int(i) for i in np.argwhere(differs)[0]) if arr.ndim else ()
+    where = f" at index {index}" if arr.ndim else ""
+    return f"{_number(copy[index])} became {_number(arr[index])}{where}"
+
+
+def _number(value) -> str:
+    value = value.item()
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)[:30]
+
+
+def _parameter_names(target, args: list, kwargs: dict) -> list[str] | None:
+    """The parameter name each positional argument binds to, from the
+    target's signature; None when it cannot be had (inspect runs the
+    student's code: __signature__, __wrapped__, a metaclass)."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(target).parameters.values())
+    except Exception:  # noqa: BLE001 - builtins without a signature, student code
+        return None
+    names = []
+    for p in parameters:
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(_safe_name(p.name, 40))
+        elif p.kind == p.VAR_POSITIONAL:
+            star = _safe_name(p.name, 40)
+            names += [f"{star}[{k}]" for k in range(len(args) - len(names))]
+            break
+    return names[: len(args)] if len(names) >= len(args) else None
+
+
+def _changed_arguments(target, args, kwargs, snapshots) -> dict | None:
+    """The first argument array the call changed, described for the grader's
+    message: {"call": "softmax(z)", "argument": "its argument z",
+    "detail": "1.0 became 0.5 at index (0,)"}; None if none changed."""
+    for path, arr, copy, shape, dtype in snapshots:
+        detail = _difference(arr, copy, shape, dtype)
+        if detail is None:
+            continue
+        names = _parameter_names(target, args, kwargs)
+        shown = names if names is not None else ["..."] if args else []
+        shown = [*shown, *(_safe_name(k, 40) for k in kwargs)]
+        call = f"{_call_name(target)}({', '.join(shown[:8])}{', ...' if len(shown) > 8 else ''})"
+        top, inner = path[0], path[1:]
+        if isinstance(top, str):
+            name = _safe_name(top, 40)
+            argument = f"its argument {name}"
+        elif names is not None:
+            name = names[top]
+            argument = f"its argument {name}"
+        else:
+            name = "argument"
+            argument = f"its {_ORDINALS[top] if top < len(_ORDINALS) else f'argument {top + 1}'}"
+            argument += " argument" if top < len(_ORDINALS) else ""
+        if inner:
+            keys = "".join(f"[{k!r:.40}]" for k in inner)
+            argument += f" (the array at {name}{keys})"
+        return {"call": call, "argument": argument, "detail": detail}
+    return None
+
+
+def _call_name(target) -> str:
+    """``softmax``, ``Linear.forward``, ``Linear`` (a class), ``Model`` (an
+    instance called)."""
+    label = _label(target)
+    return _safe_name(label[: -len(" object")] if label.endswith(" object") else label)
 
 
 def _label(obj) -> str:
@@ -115,8 +254,91 @@ def _label(obj) -> str:
     import types
 
     if isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type)):
-        return str(getattr(obj, "__qualname__", type(obj).__name__))
-    return f"{type(obj).__name__} object"
+        return _safe_name(getattr(obj, "__qualname__", None) or _type_name(obj))
+    return f"{_type_name(obj)} object"
+
+
+def _type_name_of_class(cls) -> str:
+    try:
+        return _safe_name(cls.__name__)
+    except Exception:  # noqa: BLE001 - a student's warning class
+        return "Warning"
+
+
+def _message_of(warning) -> str:
+    try:
+        text = str(warning.message)
+    except Exception:  # noqa: BLE001 - a student's warning message object
+        return "(its message could not be read)"
+    return text if isinstance(text, str) else "(its message could not be read)"
+
+
+def _to_array(tensor, allowed):
+    """A torch tensor as a numpy array of a dtype the wire carries; runs in
+    the sandbox, so a student's subclass (detach, numpy, __array__) runs
+    here too."""
+    import numpy as np
+
+    torch = sys.modules["torch"]
+    tensor = tensor.detach().cpu()
+    if tensor.dtype in (torch.bfloat16,) or tensor.is_complex():
+        tensor = tensor.real.to(torch.float64) if tensor.is_complex() else tensor.to(torch.float64)
+    arr = tensor.numpy()
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"its numpy() returned a {_type_name(arr)}, not an array")
+    if arr.dtype.name not in allowed:
+        arr = arr.astype(np.float64 if arr.dtype.kind in "fc" else np.int64)
+    return np.array(arr, copy=True) if type(arr) is not np.ndarray else arr
+
+
+def _a(label: str) -> str:
+    """``label`` with its indefinite article: "an Opaque object"."""
+    return f"{'an' if label[:1].lower() in 'aeiou' else 'a'} {label}"
+
+
+def _plain(value, budget: list, limit: int, outer: str, where: str, depth: int):
+    """See Worker.op_plain. ``outer`` names the whole value (``generator
+    object``), ``where`` the item being converted within it (``[2][0]``);
+    ``budget`` counts down the items left, over all levels."""
+    import numpy as np
+
+    from dlcourse.sandbox import wire
+
+    if depth > wire.MAX_DEPTH:
+        raise _Refused(f"returned {_a(outer)} that nests items more than {wire.MAX_DEPTH} deep")
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return _to_array(value, wire.ALLOWED_DTYPES)
+    if isinstance(value, np.ndarray) and value.dtype.name in wire.ALLOWED_DTYPES:
+        return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic) and value.dtype.name in wire.ALLOWED_DTYPES:
+        return value
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {
+            k: _plain(v, budget, limit, outer, f"{where}[{k!r:.40}]", depth + 1)
+            for k, v in dict.items(value)
+        }
+    kind = type(value)
+    if not (hasattr(kind, "__iter__") or hasattr(kind, "__getitem__")):
+        label = _label(value)
+        if not label.endswith(" object"):
+            # a function or class itself: "function gen", "class Net"
+            label = f"{'class' if isinstance(value, type) else _type_name(value)} {label}"
+        what = f"{_a(outer)} whose item {where} is {_a(label)}" if where else _a(label)
+        raise _Refused(
+            f"returned {what}, which is neither an array nor something the grader can iterate"
+        )
+    items = []
+    # iterating runs the student's code (a generator, __iter__, a DataLoader):
+    # here, under the call's time limit, and never past the item budget
+    for item in iter(value):
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _Refused(f"returned {_a(outer)} that yields more than {limit} items")
+        items.append(_plain(item, budget, limit, outer, f"{where}[{len(items)}]", depth + 1))
+    return tuple(items) if isinstance(value, tuple) else items
 
 
 class Worker:
@@ -186,14 +408,52 @@ class Worker:
     def op_call(self, request):
         import warnings
 
+        from dlcourse.sandbox.wire import foreign_text
+
         target = self.decode(request["target"])
         args = self.decode(request.get("args", []))
         kwargs = self.decode(request.get("kwargs", {"__dict__": {}}))
+        snapshots = []
+        if request.get("check_arguments", True):
+            # the grader's arrays, copied before the student's code sees them:
+            # a contract that returns a new array must leave these unchanged
+            # (arrays cross the channel by value, so the grader cannot see it)
+            arrays = []
+            _grader_arrays(request.get("args", []), args, (), arrays)
+            _grader_arrays(request.get("kwargs", {}), kwargs, (), arrays)
+            snapshots = _snapshot(arrays)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = target(*args, **kwargs)
-        notes = sorted({f"{w.category.__name__}: {w.message}"[:500] for w in caught})
-        return {"value": self.encode(result), "warnings": notes[:20]}
+        # in the order raised: the first is usually the cause ("overflow in
+        # exp" before the "invalid value in divide" it leads to)
+        notes = []
+        for w in caught:
+            note = foreign_text(f"{_type_name_of_class(w.category)}: {_message_of(w)}", 500, 1)
+            if note not in notes:
+                notes.append(note)
+                if len(notes) == 20:
+                    break
+        changed = _changed_arguments(target, args, kwargs, snapshots) if snapshots else None
+        if changed is not None:
+            return {"value": None, "warnings": notes, "changed": changed}
+        return {"value": self.encode(result), "warnings": notes}
+
+    def op_plain(self, request):
+        """The value with every tensor turned into an array and every other
+        iterable into a list of its items (tuples stay tuples), at most
+        ``max_items`` items in all; ``{"refused": sentence}`` for a value
+        that is neither."""
+        value = self.decode(request["value"])
+        allowed = int(request["max_items"])
+        budget = [allowed]
+        try:
+            # "limit": the grader's max_items, which the message names
+            plain = _plain(value, budget, int(request["limit"]), _label(value), "", 0)
+        except _Refused as exc:
+            return {"refused": str(exc)}
+        # plain data only: anything left over is an error, never a handle
+        return {"value": self.wire.encode(plain), "items": allowed - budget[0]}
 
     def op_put_file(self, request):
         import base64

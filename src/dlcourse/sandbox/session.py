@@ -31,7 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from dlcourse.sandbox import confine, wire
+from dlcourse.sandbox import charged_time, confine, wire
 
 log = logging.getLogger("dlcourse.sandbox")
 
@@ -43,7 +43,6 @@ BACKSTOP_FACTOR = 10.0
 BACKSTOP_SECONDS = 120.0
 POLL_SECONDS = 0.5
 FRAME_SECONDS = 30.0
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _warned: set[str] = set()
 
 
@@ -297,47 +296,18 @@ class Sandbox:
     def _waiting_seconds(self) -> float:
         """Seconds the sandbox's worker has spent runnable but waiting for a
         CPU (the kernel's schedstat run-queue time); 0 where unknown."""
-        pid = self._worker_pid
-        if pid is None:
-            return 0.0
-        try:
-            with open(f"/proc/{pid}/schedstat", "rb") as fh:
-                return int(fh.read().split()[1]) / 1e9
-        except (OSError, ValueError, IndexError):
-            return 0.0
+        return charged_time.waiting_seconds(self._worker_pid)
 
     def _sandbox_cpu_seconds(self) -> float:
         """CPU seconds used by the sandbox's live processes (its pids cgroup);
         0 where unknown."""
         if self._worker_pid is None or self.proc is None:
             return 0.0
-        folder = confine.pids_cgroup_of(self.proc.pid)
-        try:
-            with open(os.path.join(folder, "cgroup.procs")) as fh:
-                pids = fh.read().split()
-        except (OSError, TypeError):
-            return 0.0
-        ticks = 0
-        for pid in pids[:256]:
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as fh:
-                    # after the command name (which may hold spaces) in parentheses
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-                ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-            except (OSError, ValueError, IndexError):
-                continue
-        return ticks / _CLOCK_TICKS
+        return charged_time.cgroup_cpu_seconds(self.proc.pid)
 
     def _find_worker_pid(self) -> int | None:
-        """The host pid of the process that runs the student's code: the
-        launcher's confined child (as root), else the launcher itself."""
-        pid = self.proc.pid
-        try:
-            with open(f"/proc/{pid}/task/{pid}/children") as fh:
-                children = [int(c) for c in fh.read().split()]
-        except (OSError, ValueError):
-            children = []
-        return children[0] if len(children) == 1 else pid
+        """The host pid of the process that runs the student's code."""
+        return charged_time.confined_pid(self.proc.pid)
 
     def request(self, message: dict, doing: str, timeout: float | None = None) -> dict:
         """Send ``message`` with a fresh ``id``; the reply with that id, once

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.checks import fail
+from dlcourse.checks import as_array, fail
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float64)
@@ -123,14 +123,6 @@ def describe_node(program, n_inputs, k) -> str:
     return f"x{k} = {op}({_arg(args[0])})"
 
 
-def describe(program, inputs) -> str:
-    """The whole program as one line: 'x0 = 0.5, x1 = -1.2; x2 = x0 * x1; ...'."""
-    head = ", ".join(f"x{i} = {x:.4g}" for i, x in enumerate(inputs))
-    n = len(inputs)
-    body = "; ".join(describe_node(program, n, n + i) for i in range(len(program)))
-    return f"{head}; {body}"
-
-
 def random_program(rng, ops, n_inputs=3, n_steps=10):
     """A random, well-conditioned program over ``ops`` with reused nodes and
     Python numbers on either side; every node feeds the last one.
@@ -176,45 +168,135 @@ def random_program(rng, ops, n_inputs=3, n_steps=10):
     return program, inputs
 
 
+def _node_args(program, n_inputs, k) -> list[int]:
+    """The node indices node k reads (empty for an input)."""
+    if k < n_inputs:
+        return []
+    return [a for a in program[k - n_inputs][1:] if isinstance(a, int)]
+
+
+def _with_values(program, n_inputs, k, values) -> str:
+    """'x4 = x2 / x1 with x2 = 1.5, x1 = -0.5': node k and its operands' (right) values."""
+    operands = dict.fromkeys(_node_args(program, n_inputs, k))
+    given = ", ".join(f"x{a} = {values[a]:.6g}" for a in operands)
+    return describe_node(program, n_inputs, k) + (f" with {given}" if given else "")
+
+
 def compare_program(got, expected, program, inputs, who: str) -> None:
-    """Fail with one sentence at the first wrong value (lowest node) or, when
-    every value is right, at the wrong gradient closest to the output."""
+    """Fail with one short sentence at the first node that differs: the lowest
+    node with a wrong value (its operands' values are right), or, when every
+    value is right, the wrong gradient closest to the output (its users'
+    gradients are right), naming the operation and its operands. The program
+    itself is not printed: graphs have up to 150 nodes."""
     __tracebackhide__ = True
     n = len(inputs)
+    size = len(expected["values"])
     if not isinstance(got, dict) or not {"values", "grads"} <= set(got):
         fail(f"evaluate_program returned {type(got).__name__}; the given helper returns a dict")
-    values = np.asarray(got["values"], dtype=float)
-    grads = np.asarray(got["grads"], dtype=float)
-    if values.shape != (len(expected["values"]),) or grads.shape != values.shape:
-        fail(f"evaluate_program returned {values.size} values for {len(expected['values'])} nodes")
+    values = as_array(got["values"], "the values evaluate_program returned")
+    grads = as_array(got["grads"], "the gradients evaluate_program returned")
+    if values.shape != (size,) or grads.shape != values.shape:
+        fail(f"evaluate_program returned {values.size} values for {size} nodes")
     ev, eg = np.asarray(expected["values"]), np.asarray(expected["grads"])
-    wired = got.get("wired") or [True] * values.size
-    where = f"in the program {describe(program, inputs)}"
-    for k in range(n, values.size):
-        if not wired[k]:
+    inputs_named = "input x0" if n == 1 else f"inputs x0 .. x{n - 1}"
+    graph = f"(graph of {size} nodes, {inputs_named})"
+    wired = got.get("wired")
+    wired = wired if isinstance(wired, list) and len(wired) == size else [True] * size
+    for k in range(n, size):
+        if wired[k] is not True:
             fail(
                 f"{method_of(program[k - n])}: node {describe_node(program, n, k)} does not hold "
-                f"its operands in _prev ({where}); each operation must make one new Value whose "
+                f"its operands in _prev {graph}; each operation must make one new Value whose "
                 "children are its operands"
             )
-    for k in range(n, values.size):
-        if not (np.isfinite(values[k]) and abs(values[k] - ev[k]) <= ATOL + RTOL * abs(ev[k])):
+    for k in range(n, size):
+        allowed = ATOL + RTOL * abs(ev[k])
+        if not (np.isfinite(values[k]) and abs(values[k] - ev[k]) <= allowed):
             fail(
-                f"{method_of(program[k - n])}: the value of {describe_node(program, n, k)} is "
-                f"{values[k]:.6g}, expected {ev[k]:.6g} (allowed error {ATOL + RTOL * abs(ev[k]):.1e}) {where}"
+                f"{method_of(program[k - n])}: {_with_values(program, n, k, ev)} gives "
+                f"{values[k]:.6g}, expected {ev[k]:.6g} (allowed error {allowed:.1e}); every "
+                f"earlier node is right {graph}"
             )
-    for k in range(values.size - 1, -1, -1):
-        if not (np.isfinite(grads[k]) and abs(grads[k] - eg[k]) <= ATOL + RTOL * abs(eg[k])):
-            users = [
-                f"{describe_node(program, n, j)} ({method_of(program[j - n])})"
-                for j in range(n, values.size)
-                if k in [a for a in program[j - n][1:] if isinstance(a, int)]
-            ]
-            used_by = f", x{k} is used by {', '.join(users)}" if users else ""
-            fail(
-                f"{who}: the gradient of x{k} is {grads[k]:.6g}, expected {eg[k]:.6g} by "
-                f"torch.autograd (allowed error {ATOL + RTOL * abs(eg[k]):.1e}) {where}{used_by}"
-            )
+    for k in range(size - 1, -1, -1):
+        allowed = ATOL + RTOL * abs(eg[k])
+        if np.isfinite(grads[k]) and abs(grads[k] - eg[k]) <= allowed:
+            continue
+        wrong = f"{who}: the gradient of x{k} is {grads[k]:.6g}, expected {eg[k]:.6g} by torch.autograd (allowed error {allowed:.1e})"
+        if k == size - 1:
+            fail(f"{wrong}: x{k} is the output, where backpropagation starts {graph}")
+        users = [j for j in range(n, size) if k in _node_args(program, n, j)]
+        shown = "; ".join(_user(program, n, j, k, ev, eg) for j in users[:3])
+        more = f" and {len(users) - 3} more" if len(users) > 3 else ""
+        fail(
+            f"{wrong}; every later node's gradient is right, so the error is in what x{k}'s "
+            f"users pass down to it (x{k} = {ev[k]:.6g}): {shown}{more} {graph}"
+        )
+
+
+def _user(program, n_inputs, j, k, values, grads) -> str:
+    """'x9 = x7 * x2 (__mul__, x2 = 0.5, grad 1.2)': node j, a user of node k, with
+    its other operands' values and its own (right) gradient."""
+    others = dict.fromkeys(a for a in _node_args(program, n_inputs, j) if a != k)
+    known = "".join(f", x{a} = {values[a]:.6g}" for a in others)
+    return (
+        f"{describe_node(program, n_inputs, j)} ({method_of(program[j - n_inputs])}{known}, "
+        f"grad {grads[j]:.6g})"
+    )
+
+
+def _partials(op, a, b, out) -> tuple[float, ...]:
+    """d out / d operand, per operand, of one operation at (a, b)."""
+    if op in ("add", "sub"):
+        return (1.0, 1.0 if op == "add" else -1.0)
+    if op == "mul":
+        return (b, a)
+    if op == "truediv":
+        return (1.0 / b, -a / b**2)
+    if op == "pow":
+        return (b * a ** (b - 1),)
+    unary = {
+        "neg": -1.0,
+        "exp": out,
+        "log": 1.0 / a if a else math.inf,
+        "tanh": 1.0 - out * out,
+        "sigmoid": out * (1.0 - out),
+        "relu": 1.0 if out > 0 else 0.0,
+    }
+    return (unary[op],)
+
+
+def local_derivatives(program, inputs) -> tuple[list[float], list[list[tuple[int, float]]]]:
+    """Forward values and, per node, [(operand node, d node / d operand)], in
+    plain floats (a node using one operand twice lists it twice)."""
+    values = [float(x) for x in inputs]
+    local: list[list[tuple[int, float]]] = [[] for _ in inputs]
+    for op, *args in program:
+        a, b = (values[x] if isinstance(x, int) else x for x in (*args, 0.0)[:2])
+        out = _float_op(op, a, b)
+        partial = _partials(op, a, b, out)
+        local.append([(x, d) for x, d in zip(args, partial, strict=False) if isinstance(x, int)])
+        values.append(out)
+    return values, local
+
+
+def contract_backward(program, inputs, calls) -> list[float]:
+    """Every node's grad after calling backward() on the nodes ``calls``, one
+    after the other, on one graph, as the notebook's contract defines it:
+    seed the node with grad = 1, then run each _backward of the nodes it
+    depends on once, users first, adding into grads that are never reset."""
+    _, local = local_derivatives(program, inputs)
+    grads = [0.0] * len(local)
+    for top in calls:
+        reached = {top}
+        for k in range(top, -1, -1):
+            if k in reached:
+                reached.update(x for x, _ in local[k])
+        grads[top] = 1.0
+        for k in range(top, -1, -1):  # program order is topological: users have larger indices
+            if k in reached:
+                for x, d in local[k]:
+                    grads[x] += d * grads[k]
+    return grads
 
 
 def expect_derivative(got, expected, what: str, hint: str = "") -> None:
@@ -235,7 +317,7 @@ def autodiff():
         torch_program=torch_program,
         random_program=random_program,
         compare_program=compare_program,
-        describe=describe,
+        contract_backward=contract_backward,
         method_of=method_of,
         expect_derivative=expect_derivative,
     )

@@ -37,13 +37,20 @@ REUSE = {
 }
 
 
-def _inputs(rng, n):
+# Signs of (v, w) and of the number, per repetition of a check: every seed
+# sees positive and negative operands on both sides.
+SIGNS = [((1, 1), -1), ((-1, 1), 1), ((1, -1), -1)]
+
+
+def _inputs(rng, n, repetition=None):
     """Numbers in +-[0.4, 2.5]: away from 0, where division is well conditioned."""
-    return [float(x) for x in rng.uniform(0.4, 2.5, size=n) * rng.choice([-1, 1], size=n)]
+    signs = rng.choice([-1, 1], size=2) if repetition is None else SIGNS[repetition][0]
+    return [float(x * s) for x, s in zip(rng.uniform(0.4, 2.5, size=n), signs[:n], strict=True)]
 
 
-def _constant(rng):
-    return float(np.round(rng.uniform(0.5, 3.0) * rng.choice([-1, 1]), 2))
+def _constant(rng, repetition=None):
+    sign = rng.choice([-1, 1]) if repetition is None else SIGNS[repetition][1]
+    return float(np.round(rng.uniform(0.5, 3.0) * sign, 2))
 
 
 def _wired(result, method, expr):
@@ -61,9 +68,9 @@ def test_operation(student, rng, autodiff, case):
     """Each operation's value and local derivatives, with Values and Python numbers on either side."""
     method, make, expr, n = CASES[case]
     evaluate = student.evaluate_program
-    for _ in range(3):
-        c = _constant(rng)
-        program, inputs = make(c), _inputs(rng, n)
+    for repetition in range(len(SIGNS)):
+        c = _constant(rng, repetition)
+        program, inputs = make(c), _inputs(rng, n, repetition)
         got = evaluate(program, inputs, use_backward=False)
         expected = autodiff.torch_program(program, inputs)
         text = expr.format(c=c)
@@ -104,7 +111,7 @@ def test_reused_operand(student, rng, autodiff, case):
     )
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(3), ids=lambda i: f"graph {i + 1}")
 def test_random_programs(student, rng, autodiff, index):
     """Random graphs of +, -, *, /, ** and negation, with reused nodes and numbers on either side, against torch.autograd."""
     program, inputs = autodiff.random_program(

@@ -5,7 +5,7 @@ so that these checks grade backward() alone."""
 
 import pytest
 
-from dlcourse.checks import expect_close
+from dlcourse.checks import as_array, expect_close, fail
 
 pytestmark = pytest.mark.graded("test_backward")
 
@@ -74,7 +74,48 @@ def test_long_chain_with_skips(student, rng, autodiff):
     autodiff.compare_program(got, expected, program, inputs, "backward()")
 
 
-@pytest.mark.parametrize("index", range(4))
+def _grads(nodes, names):
+    """The grads of remote nodes as floats (whatever the student stored there)."""
+    got = []
+    for node, name in zip(nodes, names, strict=True):
+        grad = node.grad
+        if not isinstance(grad, (int, float)):
+            fail(f"{name}.grad is a {type(grad).__name__}; grad holds a number")
+        got.append(float(grad))
+    return as_array(got, "the grads")
+
+
+def test_gradients_accumulate(student, rng, autodiff):
+    """backward() never resets a grad: a second call, on the same output or on another one, adds to the grads."""
+    x, w = (float(v) for v in rng.uniform(0.5, 2.0, size=2) * [1, -1])
+    # node 2 = x * x (x reached twice), node 3 = x * w, node 4 = x * w + x (x reached twice)
+    program = [("mul", 0, 0), ("mul", 0, 1), ("add", 3, 0)]
+    nodes = [student.Value(x), student.Value(w)]
+    for op, *args in program:
+        nodes.append(student.apply_op(op, *[nodes[a] for a in args]))
+    at = f"x = {x:.4g}, w = {w:.4g}"
+    steps = [
+        (2, "y = x * x; y.backward()"),
+        (2, "y = x * x; y.backward(); y.backward()"),
+        (4, "y = x * x; y.backward(); y.backward(); z = x * w + x; z.backward()"),
+    ]
+    calls = []
+    for top, done in steps:
+        nodes[top].backward()
+        calls.append(top)
+        expected = autodiff.contract_backward(program, [x, w], calls)
+        got = _grads(nodes[:2], ["x", "w"])
+        for name, g, e in zip("xw", got, expected[:2], strict=True):
+            autodiff.expect_derivative(
+                g,
+                e,
+                f"backward(): after {done}, at {at}, {name}.grad",
+                hint="backward() sets the output's grad to 1 and adds into every other grad; it "
+                "never resets one, so gradients of several backward() calls add up",
+            )
+
+
+@pytest.mark.parametrize("index", range(4), ids=lambda i: f"graph {i + 1}")
 def test_random_programs(student, rng, autodiff, index):
     """Random graphs of the given operations with reused nodes, every gradient against torch.autograd."""
     program, inputs = autodiff.random_program(rng, GIVEN, n_inputs=3, n_steps=14)

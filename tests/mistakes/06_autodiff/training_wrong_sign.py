@@ -2,7 +2,7 @@ r"""The training step moves the parameters along the gradient (p.data += lr * p.
 
 cell: nn
 loses: test_training
-symptom: the loss went from
+symptom: losses\[1\] is .*the first update already differs from p.data -= lr \* p.grad
 """
 
 

@@ -1,0 +1,20 @@
+r"""Each step records the loss recomputed after the update instead of the loss before it.
+
+cell: nn
+loses: test_training
+symptom: each recorded loss is the loss after that step's update
+"""
+
+
+def train_mlp(X, y, hidden=(4,), lr=0.2, steps=60, seed=0):
+    rng = np.random.default_rng(seed)
+    model = MLP(X.shape[1], list(hidden) + [1], rng)
+    losses = []
+    for step in range(steps):
+        loss = mse_loss(model, X, y)
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        losses.append(mse_loss(model, X, y).data)
+    return model, losses

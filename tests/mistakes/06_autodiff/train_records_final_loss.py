@@ -1,0 +1,21 @@
+r"""After the loop one more loss (of the trained model) is appended: steps + 1 losses.
+
+cell: nn
+loses: test_training
+symptom: expected one number per step
+"""
+
+
+def train_mlp(X, y, hidden=(4,), lr=0.2, steps=60, seed=0):
+    rng = np.random.default_rng(seed)
+    model = MLP(X.shape[1], list(hidden) + [1], rng)
+    losses = []
+    for step in range(steps):
+        loss = mse_loss(model, X, y)
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        losses.append(loss.data)
+    losses.append(mse_loss(model, X, y).data)
+    return model, losses

@@ -88,51 +88,62 @@ def run_hidden_graders(
     graders = root / graders_dir / assignment
     with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as tmp:
         report_path = Path(tmp) / "report.json"
-        cmd = graders_command(
-            memory_bytes,
-            "pytest", str(graders),
+        argv = [
+            str(graders),
             "--submission", str(Path(notebook).resolve()),
             "--grade-report", str(report_path),
             "--course-root", str(root),
             "--rootdir", str(root),
             "-q", "-p", "no:cacheprovider",
-        )  # fmt: skip
+        ]  # fmt: skip
         if seed is not None:
-            cmd += ["--grading-seed", str(seed)]
+            argv += ["--grading-seed", str(seed)]
         if seeds:
             # every check once per seed, in this one process (see the plugin)
-            cmd += ["--grading-seeds", ",".join(str(int(s)) for s in seeds)]
-        # -I ignores PYTHONWARNINGS in this process; the variable still quiets
-        # the processes it starts
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        try:
-            proc = subprocess.run(
-                cmd,
-                cwd=str(root),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                env=env,
-            )
-        except subprocess.TimeoutExpired as exc:
+            argv += ["--grading-seeds", ",".join(str(int(s)) for s in seeds)]
+        from dlcourse.graders_zygote import take_spare
+
+        spare = take_spare()
+        if spare is not None:
+            # the same command, in a process that already imported it all
+            output = Path(tmp) / "output.txt"
+            returncode, timed_out = spare.run(argv, str(root), memory_bytes, str(output), timeout)
+            log = _tail(output.read_bytes() if output.exists() else b"", None)
+        else:
+            # -I ignores PYTHONWARNINGS in this process; the variable still
+            # quiets the processes it starts
+            env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+            try:
+                proc = subprocess.run(
+                    graders_command(memory_bytes, "pytest", *argv),
+                    cwd=str(root),
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    text=True,
+                    errors="replace",
+                    timeout=timeout,
+                    env=env,
+                )
+                returncode, timed_out = proc.returncode, False
+                log = _tail(proc.stdout, proc.stderr)
+            except subprocess.TimeoutExpired as exc:
+                timed_out, log = True, _tail(exc.stdout, exc.stderr)
+        if timed_out:
             return {
                 "error": f"{GRADERS_FAILED}: they did not finish within {timeout:.0f} s",
-                "log": _tail(exc.stdout, exc.stderr),
+                "log": log,
             }
-        log = _tail(proc.stdout, proc.stderr)
         try:
             report = json.loads(report_path.read_text())
             if not isinstance(report, dict):
                 raise ValueError("not a JSON object")
         except (OSError, ValueError) as exc:
             return {
-                "error": f"{GRADERS_FAILED}: {_stopped(proc.returncode)} and wrote no grade "
+                "error": f"{GRADERS_FAILED}: {_stopped(returncode)} and wrote no grade "
                 f"report ({type(exc).__name__})",
                 "log": log,
             }
-    report["exitstatus"] = proc.returncode  # the process's, whatever the report says
+    report["exitstatus"] = returncode  # the process's, whatever the report says
     report["log"] = log
     problem = graders_problem(report)
     if problem:

@@ -142,6 +142,11 @@ def _child(request: dict, entry: str) -> None:
         os.dup2(log, 2)
         os.close(null)
         os.close(log)
+        if entry == NBGRADER_MAIN and os.environ.get("DLCOURSE_GRADERS_SPARE") != "0":
+            from dlcourse.graders_zygote import start_spare
+
+            # before anything runs here: the hidden graders' process, ready
+            start_spare()
         sys.argv = ["nbgrader", *request["args"]]
         try:
             result = _load(entry)()
@@ -186,7 +191,9 @@ def serve(entry: str) -> None:
     skip_slow_unused_imports()
     import importlib
 
-    for name in PRELOAD:
+    from dlcourse.graders_zygote import PRELOAD as GRADERS_PRELOAD
+
+    for name in PRELOAD + (GRADERS_PRELOAD if entry == NBGRADER_MAIN else ()):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the child imports it again and reports

@@ -1,0 +1,177 @@
+"""The hidden graders' process, forked from one that already imported them.
+
+Every submission's hidden graders run in a trusted process of their own
+(``pytest graders/<a> --submission ...``, see :mod:`dlcourse.grading`).
+Started fresh, that process pays Python's, pytest's, numpy's and torch's
+imports first: 2.5 s of a 02_layers grading that otherwise costs about as much
+again. The batch's nbgrader fork server (:mod:`dlcourse.nbgrader_forks`)
+imports them once. Each nbgrader command it forks makes, before anything
+else runs in it (no kernel, no thread, no student file read), a *spare*:
+a forked copy that waits on a pipe. When the hidden graders run,
+:func:`dlcourse.grading.run_hidden_graders` hands the spare the pytest
+command; the spare becomes the graders' process (the same limits, folder,
+flags and command as a fresh one), and is used once. Without a spare (stock
+``nbgrader autograde``, a second notebook, a spare that died) the graders
+start as a fresh process, as before.
+
+    spare = take_spare()          # None: start a fresh process instead
+    code, timed_out = spare.run(argv, cwd=root, memory_bytes=8 * 2**30,
+                                output=log_path, timeout=900)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+
+# what the graders' process imports before its first check: what each spare
+# finds loaded (the server imports them; a module that fails is imported,
+# and reported, by the graders themselves)
+PRELOAD = (
+    "numpy",
+    "torch",
+    "pytest",
+    "_pytest.python",
+    "nbformat",
+    "dlcourse.pytest_plugin",
+    "dlcourse.checks",
+    "dlcourse.gradcheck",
+    "dlcourse.program",
+    "dlcourse.submission",
+    "dlcourse.execution",
+    "dlcourse.sandbox.session",
+)
+
+_spare: Spare | None = None
+
+
+class Spare:
+    """A forked copy of this process waiting for one pytest command."""
+
+    def __init__(self):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(write)
+            _serve(read)  # never returns
+        os.close(read)
+        self.pid, self._requests = pid, write
+
+    def alive(self) -> bool:
+        try:
+            return os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+        except ChildProcessError:
+            return False
+
+    def run(
+        self, argv: list[str], cwd: str, memory_bytes: int | None, output: str, timeout: float
+    ) -> tuple[int, bool]:
+        """Run ``pytest ARGV`` in ``cwd`` under an address-space limit of
+        ``memory_bytes``, its output into the file ``output``. Returns (exit
+        status, negative for a signal; whether it was killed at ``timeout``)."""
+        request = {"argv": list(argv), "cwd": str(cwd), "memory": int(memory_bytes or 0),
+                   "output": str(output)}  # fmt: skip
+        try:
+            os.write(self._requests, json.dumps(request).encode())
+        finally:
+            os.close(self._requests)
+        deadline = time.monotonic() + timeout
+        timed_out = False
+        while os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            if time.monotonic() > deadline:
+                # as subprocess.run's timeout: the process itself is killed;
+                # its sandboxes die with it (their parent-death signal)
+                timed_out = True
+                os.kill(self.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status), timed_out
+
+    def discard(self) -> None:
+        """Let an unused spare go (it exits when its pipe closes)."""
+        try:
+            os.close(self._requests)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def start_spare() -> None:
+    """Fork this process's spare (called by a fresh fork of the server,
+    before it runs anything)."""
+    global _spare
+    _spare = Spare()
+
+
+def take_spare() -> Spare | None:
+    """The unused spare of this process, or None; each is used once."""
+    global _spare
+    spare, _spare = _spare, None
+    if spare is not None and not spare.alive():
+        spare.discard()
+        return None
+    return spare
+
+
+def _serve(requests: int) -> None:
+    """In the spare: wait for one command, become the graders' process."""
+    code = 70
+    try:
+        chunks = []
+        while chunk := os.read(requests, 65536):
+            chunks.append(chunk)
+        os.close(requests)
+        if not chunks:  # the command ended without grading: nothing to do
+            os._exit(0)
+        request = json.loads(b"".join(chunks))
+        _become_graders(request)
+        import pytest
+
+        sys.argv = ["pytest", *request["argv"]]
+        try:
+            code = pytest.console_main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - in its output, as a crash would be
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code & 0xFF)
+
+
+def _become_graders(request: dict) -> None:
+    """What a fresh graders' process gets from its command line
+    (:func:`dlcourse.grading.graders_command`): the address-space limit, the
+    course folder as working folder, its output in a file, warnings quiet."""
+    import resource
+    import warnings
+
+    limit = int(request["memory"])
+    if limit > 0:
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        soft = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    os.chdir(request["cwd"])
+    out = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(null)
+    os.close(out)
+    # -W ignore and PYTHONWARNINGS=ignore, as the fresh process has
+    warnings.simplefilter("ignore")
+    os.environ["PYTHONWARNINGS"] = "ignore"

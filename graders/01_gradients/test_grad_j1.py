@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.checks import expect_close, expect_true
+from dlcourse.checks import as_array, expect_close, expect_true
 from dlcourse.gradcheck import gradcheck
 
 pytestmark = pytest.mark.graded("test_grad_j1")
@@ -41,7 +41,7 @@ def test_against_autograd(student, rng):
 def test_finite_differences(student, rng):
     """grad_j1 agrees with central differences of J at a random point."""
     w, x = rng.uniform(-2, 2, size=2), rng.uniform(-2, 2, size=2)
-    got = np.asarray(student.grad_j1(w, x), dtype=float)
+    got = as_array(student.grad_j1(w, x), "grad_j1(w, x)")
     expect_true(got.shape == (2,), f"grad_j1(w, x) returned shape {got.shape}; expected (2,)")
     report = gradcheck(lambda v: _j1(v, x), w, got, name="grad_j1 against finite differences")
     expect_true(report.ok, str(report))

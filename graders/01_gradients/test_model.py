@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.autograd.functional import jacobian
 
-from dlcourse.checks import expect_close, expect_true
+from dlcourse.checks import as_array, expect_close, expect_true
 
 graded = pytest.mark.graded
 
@@ -35,15 +35,16 @@ def test_grad_one_sample(student, rng):
 
 @graded("test_model_grad", weight=2)
 def test_grad_batch(student, rng):
-    """model_grad_w(X) for a batch (N, 2) has one gradient row per sample."""
-    n = int(rng.integers(3, 9))
-    X = rng.normal(scale=2.0, size=(n, 2))
-    expect_close(
-        student.model_grad_w(X),
-        _jacobian_w(rng.normal(size=4), X),
-        f"model_grad_w(X) for X of shape {X.shape}",
-        hint="index the last axis (x[..., 0]) so one function serves a sample and a batch",
-    )
+    """model_grad_w(X) for a batch (N, 2), N > 2 and N = 1, has one gradient row per sample."""
+    # N = 2 would let a function that reads rows (x[0], x[1]) instead of columns return (2, 4)
+    for n in (int(rng.integers(3, 9)), 1):
+        X = rng.normal(scale=2.0, size=(n, 2))
+        expect_close(
+            student.model_grad_w(X),
+            _jacobian_w(rng.normal(size=4), X),
+            f"model_grad_w(X) for X of shape {X.shape}",
+            hint="index the last axis (x[..., 0]) so one function serves a sample and a batch",
+        )
 
 
 @graded("test_model_grad")
@@ -54,9 +55,16 @@ def test_predict(student, rng):
     expect_close(
         student.model_predict(w, X), _model(w, X), f"model_predict(w, X) for X of shape {X.shape}"
     )
-    got = np.asarray(student.model_predict(w, X[0]), dtype=float)
+    got = as_array(student.model_predict(w, X[0]), "model_predict(w, x)")
     expect_true(got.size == 1, f"model_predict(w, x) for one sample returned {got.size} numbers")
     expect_close(got.reshape(()), _model(w, X[0]), "model_predict(w, x) for one sample x")
+
+
+def _mean_hint(got, expected, n):
+    """A hint when the answer is N times the mean (a sum over the batch), else none."""
+    if got.shape == np.shape(expected) and np.allclose(got, n * np.asarray(expected), rtol=1e-6):
+        return "this is N times the expected value: average over the batch instead of summing"
+    return ""
 
 
 def _data(rng):
@@ -76,11 +84,13 @@ def _oracle(w, X, y):
 def test_loss_value(student, rng):
     """squared_loss is the mean over the batch of the squared errors."""
     w, X, y = _data(rng)
+    expected = _oracle(w, X, y)[0]
+    got = as_array(student.squared_loss(w, X, y), "squared_loss(w, X, y)")
     expect_close(
-        student.squared_loss(w, X, y),
-        _oracle(w, X, y)[0],
+        got,
+        expected,
         f"squared_loss(w, X, y) for a batch of {len(y)}",
-        hint="average over the batch",
+        hint=_mean_hint(got, expected, len(y)),
     )
 
 
@@ -88,12 +98,12 @@ def test_loss_value(student, rng):
 def test_loss_gradient(student, rng):
     """squared_loss_grad equals autograd's gradient of the mean squared error."""
     w, X, y = _data(rng)
-    expect_close(
-        student.squared_loss_grad(w, X, y),
-        _oracle(w, X, y)[1],
-        f"squared_loss_grad(w, X, y) for a batch of {len(y)}",
-        hint="the derivative of the square brings a factor 2, the mean a factor 1/N",
-    )
+    expected = _oracle(w, X, y)[1]
+    got = as_array(student.squared_loss_grad(w, X, y), "squared_loss_grad(w, X, y)")
+    hint = _mean_hint(got, expected, len(y))
+    if not hint and got.shape == expected.shape and np.allclose(2 * got, expected, rtol=1e-6):
+        hint = "the derivative of the square brings a factor 2"
+    expect_close(got, expected, f"squared_loss_grad(w, X, y) for a batch of {len(y)}", hint=hint)
 
 
 @graded("test_squared_loss", weight=2)
@@ -101,11 +111,14 @@ def test_step(student, rng):
     """squared_loss_step returns w - lr * gradient of the mean squared error."""
     w, X, y = _data(rng)
     lr = float(rng.uniform(0.01, 0.2))
+    grad = _oracle(w, X, y)[1]
+    got = as_array(student.squared_loss_step(w, X, y, lr), "squared_loss_step(w, X, y, lr)")
+    ascent = got.shape == w.shape and np.allclose(got, w + lr * grad, rtol=1e-6)
     expect_close(
-        student.squared_loss_step(w, X, y, lr),
-        w - lr * _oracle(w, X, y)[1],
+        got,
+        w - lr * grad,
         f"squared_loss_step(w, X, y, lr={lr:.3f})",
-        hint="one step moves against the gradient: w - lr * grad",
+        hint="the step went up the gradient: w - lr * grad" if ascent else "",
     )
 
 
@@ -113,9 +126,10 @@ def test_step(student, rng):
 def test_step_batch_invariance(student, rng):
     """Repeating the batch leaves the update unchanged (a mean, not a sum)."""
     w, X, y = _data(rng)
-    one = np.asarray(student.squared_loss_step(w, X, y, 0.05), dtype=float)
-    two = np.asarray(
-        student.squared_loss_step(w, np.vstack([X, X]), np.tile(y, 2), 0.05), dtype=float
+    one = as_array(student.squared_loss_step(w, X, y, 0.05), "squared_loss_step(w, X, y, lr)")
+    two = as_array(
+        student.squared_loss_step(w, np.vstack([X, X]), np.tile(y, 2), 0.05),
+        "squared_loss_step(w, X, y, lr)",
     )
     expect_true(
         one.shape == two.shape and np.allclose(one, two, rtol=1e-9, atol=1e-12),

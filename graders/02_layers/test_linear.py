@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.checks import expect_close, expect_shape, expect_true
+from dlcourse.checks import as_array, expect_close, expect_shape, expect_true
 from dlcourse.gradcheck import gradcheck
 from dlcourse.sandbox.wire import Seed
 
@@ -34,7 +34,7 @@ def test_init_shapes_and_bias(student, rng):
 def test_init_xavier_uniform(student, rng):
     """W is drawn from U(-a, a), a = sqrt(6 / (d_in + d_out)), with the given generator."""
     seed = int(rng.integers(2**31))
-    W = np.asarray(student.Linear(200, 100, Seed(seed)).W, dtype=float)
+    W = as_array(student.Linear(200, 100, Seed(seed)).W, "Linear(200, 100).W")
     a = np.sqrt(6.0 / 300)
     expect_true(
         np.abs(W).max() <= a + 1e-12,
@@ -44,12 +44,12 @@ def test_init_xavier_uniform(student, rng):
         abs(W.std() - a / np.sqrt(3)) < 0.05 * a,
         f"Linear(200, 100).W has standard deviation {W.std():.4f}; U(-a, a) gives {a / np.sqrt(3):.4f}",
     )
-    again = np.asarray(student.Linear(200, 100, Seed(seed)).W, dtype=float)
+    again = as_array(student.Linear(200, 100, Seed(seed)).W, "Linear(200, 100).W")
     expect_true(
         np.array_equal(W, again),
         "Linear(...) gave different weights for the same generator seed: draw them from the `rng` argument",
     )
-    other = np.asarray(student.Linear(200, 100, Seed(seed + 1)).W, dtype=float)
+    other = as_array(student.Linear(200, 100, Seed(seed + 1)).W, "Linear(200, 100).W")
     expect_true(
         not np.array_equal(W, other),
         "Linear(...) gave the same weights for different generators: draw them from the `rng` argument",
@@ -58,32 +58,56 @@ def test_init_xavier_uniform(student, rng):
 
 @graded("test_linear", weight=2)
 def test_forward(student, rng):
-    """forward(X) = X @ W + b."""
+    """forward(X) = X @ W + b, for a batch of N > 1 rows and for one row (N = 1)."""
     layer, W, b = _layer(student, rng, 4, 3)
-    X = rng.normal(size=(int(rng.integers(2, 7)), 4))
-    expect_close(layer.forward(X), X @ W + b, f"Linear(4, 3).forward(X) for X of shape {X.shape}")
+    for n in (int(rng.choice([2, 5, 6])), 1):  # N != d_in, d_out: a transposed product fails
+        X = rng.normal(size=(n, 4))
+        expect_close(
+            layer.forward(X), X @ W + b, f"Linear(4, 3).forward(X) for X of shape {X.shape}"
+        )
 
 
 @graded("test_linear", weight=3)
 def test_backward_against_autograd(student, rng):
-    """backward(dY) returns dX and stores dW, db equal to autograd's, for a non-square layer."""
+    """backward(dY) returns dX and stores dW, db equal to autograd's, for a non-square layer,
+    replacing the gradients of an earlier batch."""
     d_in, d_out = 4, 3
     layer, W, b = _layer(student, rng, d_in, d_out)
-    n = int(rng.integers(2, 7))
-    X = rng.normal(size=(n, d_in))
-    dY = rng.normal(size=(n, d_out))
-    Xt, Wt, bt = (torch.tensor(v, requires_grad=True) for v in (X, W, b))
-    (((Xt @ Wt) + bt) * torch.tensor(dY)).sum().backward()
-    layer.forward(X)
-    dX = layer.backward(dY)
-    expect_close(dX, Xt.grad.numpy(), f"dX returned by backward (X: {X.shape}, W: {W.shape})")
-    expect_close(layer.dW, Wt.grad.numpy(), f"dW stored by backward (X: {X.shape}, W: {W.shape})")
-    expect_close(
-        layer.db,
-        bt.grad.numpy(),
-        f"db stored by backward (batch of {n})",
-        hint="the bias is shared by all rows, so its gradient is summed over the batch",
-    )
+    # an earlier batch first: the contract says backward replaces dW and db, never adds to them
+    X0, dY0 = rng.normal(size=(2, d_in)), rng.normal(size=(2, d_out))
+    layer.forward(X0)
+    layer.backward(dY0)
+    earlier = X0.T @ dY0
+    for n in (int(rng.choice([2, 5, 6])), 1):  # N != d_in, d_out, and one row
+        X = rng.normal(size=(n, d_in))
+        dY = rng.normal(size=(n, d_out))
+        Xt, Wt, bt = (torch.tensor(v, requires_grad=True) for v in (X, W, b))
+        (((Xt @ Wt) + bt) * torch.tensor(dY)).sum().backward()
+        layer.forward(X)
+        dX = layer.backward(dY)
+        expect_close(dX, Xt.grad.numpy(), f"dX returned by backward (X: {X.shape}, W: {W.shape})")
+        dW = as_array(layer.dW, f"dW stored by backward (X: {X.shape}, W: {W.shape})")
+        # measured: the earlier batch's dW was added to this one's
+        added = dW.shape == earlier.shape and np.allclose(dW - earlier, Wt.grad.numpy())
+        expect_close(
+            dW,
+            Wt.grad.numpy(),
+            f"dW stored by backward (X: {X.shape}, W: {W.shape})",
+            hint="it holds the earlier call's dW plus this one's: backward replaces dW and db, "
+            "it does not add to what an earlier call stored"
+            if added
+            else "",
+        )
+        db = as_array(layer.db, f"db stored by backward (batch of {n})")
+        mean = db.shape == (d_out,) and n > 1 and np.allclose(db * n, bt.grad.numpy())
+        expect_close(
+            db,
+            bt.grad.numpy(),
+            f"db stored by backward (batch of {n})",
+            hint="the bias is shared by all rows, so its gradient is summed over the batch, not averaged"
+            if mean
+            else "",
+        )
 
 
 @graded("test_linear")
@@ -93,11 +117,10 @@ def test_backward_against_own_forward(student, rng):
     X = rng.normal(size=(3, 3))
     dY = rng.normal(size=(3, 2))
     layer.forward(X)
-    dX = np.asarray(layer.backward(dY), dtype=float)
-    expect_shape(dX, X.shape, "dX returned by backward")
+    dX = expect_shape(layer.backward(dY), X.shape, "dX returned by backward")
     forward = layer.forward
     report = gradcheck(
-        lambda x: float((np.asarray(forward(x)) * dY).sum()),
+        lambda x: float((as_array(forward(x), "forward(X)") * dY).sum()),
         X,
         dX,
         name="dX against finite differences of your forward",
@@ -114,11 +137,15 @@ def test_step_updates_weights(student, rng):
     layer.dW, layer.db = dW, db
     lr = float(rng.uniform(0.01, 0.5))
     layer.step(lr)
+    got = as_array(layer.W, f"W after step({lr:.3f})")
+    ascent = got.shape == W.shape and np.allclose(got, W + lr * dW)
     expect_close(
-        layer.W,
+        got,
         W - lr * dW,
         f"W after step({lr:.3f})",
-        hint="gradient descent moves against the gradient: W -= lr * dW",
+        hint="W moved with the gradient; gradient descent moves against the gradient: W -= lr * dW"
+        if ascent
+        else "",
     )
 
 
@@ -130,9 +157,11 @@ def test_step_updates_bias(student, rng):
     layer.dW, layer.db = dW, db
     lr = float(rng.uniform(0.01, 0.5))
     layer.step(lr)
+    got = as_array(layer.b, f"b after step({lr:.3f})")
+    unchanged = got.shape == b.shape and np.allclose(got, b)
     expect_close(
-        layer.b,
+        got,
         b - lr * db,
         f"b after step({lr:.3f})",
-        hint="the bias is updated too: b -= lr * db",
+        hint="b did not change: the bias is updated too, b -= lr * db" if unchanged else "",
     )

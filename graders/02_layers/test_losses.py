@@ -5,7 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checks import expect_close, expect_finite, expect_no_warnings, expect_true, fail
+from dlcourse.checks import (
+    as_array,
+    expect_close,
+    expect_finite,
+    expect_no_warnings,
+    expect_true,
+    fail,
+)
 
 graded = pytest.mark.graded
 
@@ -21,6 +28,20 @@ def _loss_and_grad(result, name):
     return loss, grad
 
 
+def _shapes(rng):
+    """(N,) and (N, K) with K >= 2 and N != K: a gradient divided by the number of rows
+    instead of the number of entries, or transposed, fails on every seed."""
+    n = int(rng.integers(3, 8))
+    return [(n,), (n, n + int(rng.integers(1, 3)))]
+
+
+def _sum_hint(got, expected, count, what):
+    """A hint when ``got`` is ``count`` times ``expected`` (a sum where a mean was asked)."""
+    if count > 1 and np.isclose(got, count * expected, rtol=1e-6):
+        return f"this is {count} times the expected value: average over {what} instead of summing"
+    return ""
+
+
 def _oracle(fn, x, *args):
     xt = torch.tensor(x, requires_grad=True)
     loss = fn(xt, *args)
@@ -30,23 +51,22 @@ def _oracle(fn, x, *args):
 
 @graded("test_mse", weight=2)
 def test_mse_value_and_gradient(student, rng):
-    """mse_loss matches torch's mean-reduced MSE and its gradient."""
-    shape = (int(rng.integers(2, 8)), int(rng.integers(1, 4)))
-    pred, y = rng.normal(size=shape), rng.normal(size=shape)
-    loss, grad = _loss_and_grad(student.mse_loss(pred, y), "mse_loss")
-    exp_loss, exp_grad = _oracle(lambda a: F.mse_loss(a, torch.tensor(y)), pred)
-    expect_close(
-        loss,
-        exp_loss,
-        f"mse_loss value for shape {shape}",
-        hint="the loss is the mean over all entries",
-    )
-    expect_close(
-        grad,
-        exp_grad,
-        f"mse_loss gradient for shape {shape}",
-        hint="d/dp mean((p - y)^2) = 2 (p - y) / size",
-    )
+    """mse_loss matches torch's mean-reduced MSE and its gradient, for (N,) and (N, K) inputs."""
+    for shape in _shapes(rng):
+        pred, y = rng.normal(size=shape), rng.normal(size=shape)
+        loss, grad = _loss_and_grad(student.mse_loss(pred, y), "mse_loss")
+        exp_loss, exp_grad = _oracle(F.mse_loss, pred, torch.tensor(y))
+        expect_close(
+            loss,
+            exp_loss,
+            f"mse_loss value for shape {shape}",
+            hint=_sum_hint(loss, exp_loss, pred.size, "all entries"),
+        )
+        grad = as_array(grad, f"mse_loss gradient for shape {shape}")
+        hint = ""
+        if grad.shape == shape and len(shape) == 2 and np.allclose(grad, exp_grad * shape[1]):
+            hint = "divided by the number of rows N; the mean is over all N * K entries"
+        expect_close(grad, exp_grad, f"mse_loss gradient for shape {shape}", hint=hint)
 
 
 @graded("test_mse")
@@ -67,19 +87,23 @@ def test_mse_batch_invariance(student, rng):
 
 @graded("test_bce", weight=2)
 def test_bce_value_and_gradient(student, rng):
-    """binary_cross_entropy matches torch's mean-reduced BCE and its gradient."""
-    n = int(rng.integers(3, 10))
-    p = rng.uniform(0.02, 0.98, size=n)
-    y = rng.integers(0, 2, size=n).astype(float)
-    loss, grad = _loss_and_grad(student.binary_cross_entropy(p, y), "binary_cross_entropy")
-    exp_loss, exp_grad = _oracle(lambda a: F.binary_cross_entropy(a, torch.tensor(y)), p)
-    expect_close(
-        loss,
-        exp_loss,
-        f"binary_cross_entropy value for {n} examples",
-        hint="average over the batch",
-    )
-    expect_close(grad, exp_grad, f"binary_cross_entropy gradient for {n} examples")
+    """binary_cross_entropy matches torch's mean-reduced BCE and its gradient, for (N,) and (N, K)."""
+    for shape in _shapes(rng):
+        p = rng.uniform(0.02, 0.98, size=shape)
+        y = rng.integers(0, 2, size=shape).astype(float)
+        loss, grad = _loss_and_grad(student.binary_cross_entropy(p, y), "binary_cross_entropy")
+        exp_loss, exp_grad = _oracle(F.binary_cross_entropy, p, torch.tensor(y))
+        expect_close(
+            loss,
+            exp_loss,
+            f"binary_cross_entropy value for shape {shape}",
+            hint=_sum_hint(loss, exp_loss, p.size, "all entries"),
+        )
+        grad = as_array(grad, f"binary_cross_entropy gradient for shape {shape}")
+        hint = ""
+        if grad.shape == shape and len(shape) == 2 and np.allclose(grad, exp_grad * shape[1]):
+            hint = "divided by the number of rows N; the mean is over all N * K entries"
+        expect_close(grad, exp_grad, f"binary_cross_entropy gradient for shape {shape}", hint=hint)
 
 
 @graded("test_bce")
@@ -120,22 +144,32 @@ def test_bce_batch_invariance(student, rng):
 @graded("test_softmax_ce", weight=3)
 def test_softmax_ce_value_and_gradient(student, rng):
     """softmax_cross_entropy matches torch.nn.functional.cross_entropy and its gradient."""
-    n, k = int(rng.integers(2, 9)), int(rng.integers(2, 6))
+    k = int(rng.integers(2, 6))
+    n = k + int(rng.integers(1, 4))  # N > K: never square
     z = rng.normal(scale=2.0, size=(n, k))
     y = rng.integers(0, k, size=n)
+    y[:2] = (0, 1)  # at least two classes, so that log_probs[:, y] differs from the answer
     loss, grad = _loss_and_grad(student.softmax_cross_entropy(z, y), "softmax_cross_entropy")
     exp_loss, exp_grad = _oracle(lambda a: F.cross_entropy(a, torch.tensor(y)), z)
+    log_probs = F.log_softmax(torch.tensor(z), dim=1).numpy()
+    hint = _sum_hint(loss, exp_loss, n, "the batch")
+    if np.isclose(loss, -log_probs[:, y].mean(), rtol=1e-6):
+        hint = (
+            "log_probs[:, y] takes every row's log-probability of every label (an N x N table); "
+            "pick each row's own label with log_probs[np.arange(N), y]"
+        )
     expect_close(
-        loss,
-        exp_loss,
-        f"softmax_cross_entropy value for logits of shape {(n, k)}",
-        hint="average over the batch",
+        loss, exp_loss, f"softmax_cross_entropy value for logits of shape {(n, k)}", hint=hint
     )
+    grad = as_array(grad, f"softmax_cross_entropy gradient for logits of shape {(n, k)}")
+    summed = grad.shape == z.shape and np.allclose(grad, n * exp_grad)
     expect_close(
         grad,
         exp_grad,
         f"softmax_cross_entropy gradient for logits of shape {(n, k)}",
-        hint="(softmax(z) - onehot(y)) / N",
+        hint="this is N times the expected gradient: (softmax(z) - onehot(y)) / N"
+        if summed
+        else "",
     )
 
 
@@ -148,10 +182,5 @@ def test_softmax_ce_large_logits(student, rng):
     loss, grad = _loss_and_grad(ce(z, y), "softmax_cross_entropy")
     expect_no_warnings(ce, "softmax_cross_entropy at logits of +-1000")
     exp_loss, exp_grad = _oracle(lambda a: F.cross_entropy(a, torch.tensor(y)), z)
-    expect_close(
-        loss,
-        exp_loss,
-        "softmax_cross_entropy at logits of +-1000",
-        hint="compute log-softmax with the max subtracted, never log(softmax)",
-    )
+    expect_close(loss, exp_loss, "softmax_cross_entropy at logits of +-1000")
     expect_close(grad, exp_grad, "softmax_cross_entropy gradient at logits of +-1000")

@@ -8,7 +8,7 @@ code reports.
 import numpy as np
 import pytest
 
-from dlcourse.checks import expect_true, fail
+from dlcourse.checks import as_array, expect_true, fail
 
 pytestmark = pytest.mark.graded("test_training")
 
@@ -40,11 +40,8 @@ def trained(student, rng):
     if not (isinstance(result, tuple) and len(result) == 2):
         fail("train_classifier must return (model, losses)")
     model, losses = result
-    try:
-        losses = np.asarray(losses, dtype=float)
-    except (TypeError, ValueError):
-        fail("the losses returned by train_classifier must be numbers")
-    scores = np.asarray(student.predict(model, X), dtype=float)
+    losses = as_array(losses, "the losses returned by train_classifier")
+    scores = as_array(student.predict(model, X), "predict(model, X)")
     if scores.shape != (len(y), 2):
         fail(
             f"the returned model maps {len(y)} points to scores of shape {scores.shape}; expected ({len(y)}, 2)"

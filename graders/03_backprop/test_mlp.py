@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.checks import expect_close, expect_shape, expect_true
+from dlcourse.checks import as_array, expect_close, expect_shape, expect_true
 from dlcourse.gradcheck import gradcheck
 from dlcourse.sandbox.wire import Seed
 
@@ -61,10 +61,14 @@ def test_forward(student, rng, activation, expect_manual):
 @pytest.mark.graded("test_mlp", weight=2)
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_backward_against_autograd(student, rng, activation, expect_manual):
-    """backward(dY) returns dX and stores dWs, dbs equal to autograd's, for two hidden layers."""
+    """backward(dY) returns dX and stores dWs, dbs equal to autograd's, for two hidden layers,
+    replacing (not adding to) the gradients of an earlier call."""
     sizes = [3, 5, 4, 2]
     model, Ws, bs = _model(student, rng, sizes, activation)
-    n = int(rng.integers(2, 7))
+    # an earlier batch first: the contract says every backward replaces dWs and dbs
+    model.forward(rng.normal(size=(2, 3)))
+    model.backward(rng.normal(size=(2, 2)))
+    n = int(rng.choice([6, 7, 8]))  # N > every layer width: a transposed product never fits
     X = rng.normal(size=(n, 3))
     dY = rng.normal(size=(n, 2))
     _, dX, dWs, dbs = oracle(X, Ws, bs, activation, dY)
@@ -76,12 +80,16 @@ def test_backward_against_autograd(student, rng, activation, expect_manual):
         expect_shape(got_dbs[layer], dbs[layer].shape, f"{what}.dbs[{layer}] after a batch of {n}")
     got_dWs = model.dWs
     for layer in reversed(range(3)):
-        expect_close(
-            got_dWs[layer],
-            dWs[layer],
-            f"{what}.dWs[{layer}]",
-            hint="use the activation's derivative at the pre-activation Z, layer by layer from the last",
-        )
+        dW = as_array(got_dWs[layer], f"{what}.dWs[{layer}]")
+        # measured: the earlier call's gradients were added to this one's
+        hint = ""
+        if layer == 2 and dW.shape == dWs[layer].shape and not np.allclose(dW, dWs[layer]):
+            model.forward(X)
+            model.backward(dY)
+            again = as_array(model.dWs[layer], f"{what}.dWs[{layer}]")
+            if again.shape == dW.shape and np.allclose(again - dW, dWs[layer]):
+                hint = "the gradients grew by one batch's worth on a second call: backward must replace dWs and dbs, not add to them (=, not +=)"
+        expect_close(dW, dWs[layer], f"{what}.dWs[{layer}]", hint=hint)
         expect_close(got_dbs[layer], dbs[layer], f"{what}.dbs[{layer}]")
     expect_close(got, dX, f"dX returned by {what}.backward")
     expect_manual()
@@ -97,7 +105,7 @@ def test_backward_against_own_forward(student, rng, expect_manual):
     dX = expect_shape(model.backward(dY), X.shape, "dX returned by backward")
     forward = model.forward
     report = gradcheck(
-        lambda x: float((np.asarray(forward(x)) * dY).sum()),
+        lambda x: float((as_array(forward(x), "forward(X)") * dY).sum()),
         X,
         dX,
         name="dX against finite differences of your forward",
@@ -136,15 +144,14 @@ def test_step(student, rng, expect_manual):
     expect_manual()
 
 
-def test_plain_numpy(student, rng, expect_manual):
-    """forward and backward take and return plain float64 numpy arrays, with torch unavailable."""
+def test_one_column(student, rng, expect_manual):
+    """forward and backward of a [1, 8, 1] network keep the (N, 1) shapes, with torch unavailable."""
     model, _, _ = _model(student, rng, [1, 8, 1], "tanh")
     X = rng.normal(size=(5, 1))
-    Y = model.forward(X)
-    dX = model.backward(np.ones((5, 1)))
-    for value, what in [(Y, "forward(X)"), (dX, "backward(dY)")]:
-        expect_true(
-            isinstance(value, np.ndarray) and value.dtype == np.float64,
-            f"MLP.{what} must return a float64 numpy array; got {type(value).__name__}",
-        )
+    expect_shape(model.forward(X), (5, 1), "MLP([1, 8, 1]).forward(X) for X of shape (5, 1)")
+    expect_shape(
+        model.backward(np.ones((5, 1))),
+        (5, 1),
+        "MLP([1, 8, 1]).backward(dY) for dY of shape (5, 1)",
+    )
     expect_manual()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.checks import expect_close, expect_true
+from dlcourse.checks import as_array, expect_close, expect_true
 from dlcourse.gradcheck import gradcheck
 
 graded = pytest.mark.graded
@@ -48,7 +48,7 @@ def test_forward(student, rng):
 
 
 @graded("test_multibranch", weight=2)
-@pytest.mark.parametrize("draw", [0, 1])
+@pytest.mark.parametrize("draw", [0, 1], ids=["first draw", "second draw"])
 def test_grad_against_autograd(student, rng, draw):
     """multibranch_grad_x matches autograd's dL/dx, with several branches active."""
     p, x, y = _draw(rng)
@@ -66,7 +66,7 @@ def test_grad_against_own_forward(student, rng):
     """multibranch_grad_x agrees with finite differences of the student's own forward."""
     p, x, y = _draw(rng)
     forward = student.multibranch_forward
-    dx = np.asarray(student.multibranch_grad_x(x, y, p), dtype=float)
+    dx = as_array(student.multibranch_grad_x(x, y, p), "multibranch_grad_x(x, y, p)")
     expect_true(
         dx.shape == x.shape, f"multibranch_grad_x returned shape {dx.shape}; expected {x.shape}"
     )

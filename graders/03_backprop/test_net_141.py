@@ -101,7 +101,7 @@ def test_loss_gradient_example(student):
 
 
 @graded("test_loss_grad_141", weight=2)
-@pytest.mark.parametrize("draw", [0, 1])
+@pytest.mark.parametrize("draw", [0, 1], ids=["first draw", "second draw"])
 def test_loss_gradient_random(student, rng, draw):
     """loss_grad_141 matches autograd's gradient of (f(x) - y)^2 at random parameters."""
     params, x = _draw(rng)

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checks import expect_close, expect_true, fail
+from dlcourse.checks import as_array, expect_close, expect_shape, expect_true, fail
 from dlcourse.sandbox.wire import Seed
 
 graded = pytest.mark.graded
@@ -40,36 +40,42 @@ def _train(student, X, y, **kwargs):
     if not (isinstance(result, tuple) and len(result) == 2):
         fail("train_mlp must return a pair (model, losses)")
     model, losses = result
-    try:
-        losses = np.asarray(losses, dtype=float)
-    except (TypeError, ValueError):
-        fail("the losses returned by train_mlp must be numbers")
-    return model, losses
+    return model, as_array(losses, "the losses returned by train_mlp")
 
 
 @graded("test_training")
 def test_mse_loss(student, rng):
-    """mse_loss matches torch's mean-reduced MSE and its gradient."""
-    shape = (int(rng.integers(2, 9)), int(rng.integers(1, 3)))
-    pred, y = rng.normal(size=shape), rng.normal(size=shape)
-    result = student.mse_loss(pred, y)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        fail("mse_loss must return a pair (loss, grad)")
-    pt = torch.tensor(pred, requires_grad=True)
-    loss = F.mse_loss(pt, torch.tensor(y))
-    loss.backward()
-    expect_close(
-        result[0],
-        loss.item(),
-        f"mse_loss value for shape {shape}",
-        hint="the mean over all entries",
-    )
-    expect_close(
-        result[1],
-        pt.grad.numpy(),
-        f"mse_loss gradient for shape {shape}",
-        hint="differentiate the mean of the squares",
-    )
+    """mse_loss matches torch's mean-reduced MSE and its gradient, for (N, 1) and (N, K) inputs."""
+    n = int(rng.integers(3, 9))
+    for shape in [(n, 1), (n, n + int(rng.integers(1, 3)))]:  # K > 1 and N != K
+        pred, y = rng.normal(size=shape), rng.normal(size=shape)
+        result = student.mse_loss(pred, y)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            fail("mse_loss must return a pair (loss, grad)")
+        pt = torch.tensor(pred, requires_grad=True)
+        loss = F.mse_loss(pt, torch.tensor(y))
+        loss.backward()
+        got = as_array(result[0], f"mse_loss value for shape {shape}")
+        summed = got.size == 1 and np.isclose(float(got.reshape(-1)[0]), pred.size * loss.item())
+        expect_close(
+            got,
+            loss.item(),
+            f"mse_loss value for shape {shape}",
+            hint="this is the sum; the loss is the mean over all entries" if summed else "",
+        )
+        grad, expected = (
+            as_array(result[1], f"mse_loss gradient for shape {shape}"),
+            pt.grad.numpy(),
+        )
+        rows = grad.shape == shape and shape[1] > 1 and np.allclose(grad, expected * shape[1])
+        expect_close(
+            grad,
+            expected,
+            f"mse_loss gradient for shape {shape}",
+            hint="divided by the number of rows N; the mean is over all N * K entries"
+            if rows
+            else "",
+        )
 
 
 @graded("test_training", weight=2)
@@ -80,8 +86,17 @@ def test_updates_match_gradient_descent(student, rng):
     y = np.sin(2 * X)
     seed = int(rng.integers(2**31))
     start = student.MLP([1, *hidden, 1], "tanh", Seed(seed))
-    Ws = [torch.tensor(W, requires_grad=True) for W in start.Ws]
-    bs = [torch.tensor(b, requires_grad=True) for b in start.bs]
+    sizes = [1, *hidden, 1]
+    shapes = [((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    start_Ws, start_bs = start.Ws, start.bs
+    Ws = [
+        torch.tensor(expect_shape(start_Ws[i], w, f"MLP({sizes}).Ws[{i}]"), requires_grad=True)
+        for i, (w, _) in enumerate(shapes)
+    ]
+    bs = [
+        torch.tensor(expect_shape(start_bs[i], b, f"MLP({sizes}).bs[{i}]"), requires_grad=True)
+        for i, (_, b) in enumerate(shapes)
+    ]
 
     def forward(inputs):
         A = torch.tensor(inputs)
@@ -132,20 +147,19 @@ def test_updates_match_gradient_descent(student, rng):
 
 
 @graded("test_training", weight=2)
-@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("activation", ["relu", "tanh"], ids=["relu", "tanh"])
 def test_fits_held_out_points(student, rng, activation):
     """A trained network fits points of the curve it was never trained on."""
     X, y, X_test, y_test = _curve(rng)
     seed = int(rng.integers(1000))
     model, losses = _train(student, X, y, activation=activation, seed=seed)
     expect_true(losses.shape == (300,), f"train_mlp(..., epochs=300) returned {losses.size} losses")
-    pred = np.asarray(model.forward(X_test), dtype=float)
+    pred = as_array(model.forward(X_test), "model.forward(X) of the trained model")
     mse = float(np.mean((pred - y_test) ** 2)) if pred.shape == y_test.shape else np.inf
     expect_true(
         bool(np.isfinite(mse)) and mse <= MAX_TEST_MSE[activation],
         f"after train_mlp(X, y, activation='{activation}') the MSE on {N_TEST} held-out points is "
-        f"{mse:.4g}; a working training loop gets below {MAX_TEST_MSE[activation]} "
-        "(is every minibatch's gradient followed by one step against it?)",
+        f"{mse:.4g}; a working training loop gets below {MAX_TEST_MSE[activation]}",
     )
 
 
@@ -155,7 +169,7 @@ def test_identity_gives_best_line(student, rng):
     X, y, X_test, y_test = _curve(rng)
     seed = int(rng.integers(1000))
     model, _ = _train(student, X, y, activation="identity", batch_size=N_TRAIN, seed=seed)
-    pred = np.asarray(model.forward(X_test), dtype=float)
+    pred = as_array(model.forward(X_test), "model.forward(X) of the trained model")
     line = np.polyfit(X[:, 0], y[:, 0], 1)
     line_mse = float(np.mean((np.polyval(line, X_test) - y_test) ** 2))
     mse = float(np.mean((pred - y_test) ** 2)) if pred.shape == y_test.shape else np.inf

@@ -5,7 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checks import expect_close, expect_finite, expect_no_warnings, expect_true, fail
+from dlcourse.checks import (
+    as_array,
+    expect_close,
+    expect_finite,
+    expect_no_warnings,
+    expect_true,
+    fail,
+)
 from dlcourse.gradcheck import gradcheck
 
 graded = pytest.mark.graded
@@ -21,7 +28,7 @@ def _call(fn, *args):
         db = float(np.asarray(db, dtype=float).reshape(()))
     except (TypeError, ValueError):
         fail("logistic_loss_and_grad must return the loss and db as single numbers")
-    return loss, np.asarray(dw, dtype=float), db
+    return loss, as_array(dw, "dw returned by logistic_loss_and_grad"), db
 
 
 def _problem(rng):
@@ -43,17 +50,21 @@ def _oracle(w, b, X, y, lam):
 
 @graded("test_logistic_gradient")
 def test_sigmoid_values(student, rng):
-    """sigmoid matches the definition elementwise, in the input's shape."""
-    z = rng.normal(scale=4.0, size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))))
-    expect_close(
-        student.sigmoid(z),
-        torch.sigmoid(torch.tensor(z)).numpy(),
-        f"sigmoid(z) for z of shape {z.shape}",
-    )
+    """sigmoid matches the definition elementwise, in the input's shape (1-D and 2-D)."""
+    rows = int(rng.integers(2, 5))
+    for shape in [(int(rng.integers(3, 9)),), (rows, rows + int(rng.integers(1, 3)))]:
+        z = rng.normal(scale=4.0, size=shape)
+        expect_close(
+            student.sigmoid(z),
+            torch.sigmoid(torch.tensor(z)).numpy(),
+            f"sigmoid(z) for z of shape {z.shape}",
+        )
 
 
 @graded("test_logistic_gradient")
-@pytest.mark.parametrize("value", [1000.0, -1000.0, 745.5, -745.5])
+@pytest.mark.parametrize(
+    "value", [1000.0, -1000.0, 745.5, -745.5], ids=["z=1000", "z=-1000", "z=745.5", "z=-745.5"]
+)
 def test_sigmoid_large_inputs(student, value):
     """sigmoid stays finite and warning-free at large |z|."""
     z = np.array([value, 0.0])

@@ -3,9 +3,13 @@
 import numpy as np
 import pytest
 
-from dlcourse.checks import expect_close, expect_no_warnings
+from dlcourse.checks import as_array, expect_close, expect_no_warnings
 
 pytestmark = pytest.mark.graded("test_metrics")
+
+
+# the hint for a mean taken with len(), measured by comparing with that wrong mean
+_ROWS = "divided by len(), the number of rows; the mean is over all entries (use np.mean or .size)"
 
 
 def _rmse(p, y):
@@ -18,22 +22,28 @@ def _smape(p, y):
 
 
 def _arrays(rng):
-    """A prediction and a target of a random 1-D or 2-D shape, with negative values."""
-    shape = (int(rng.integers(5, 30)),) if rng.random() < 0.5 else (3, int(rng.integers(2, 8)))
-    y = rng.normal(loc=1.0, scale=3.0, size=shape)
-    return y + rng.normal(scale=2.0, size=shape), y
+    """Predictions and targets with negative values, in a 1-D and in a non-square 2-D shape
+    with more than one column: "any shape" is covered on every seed (a mean taken with
+    len(), which counts rows only, fails on the 2-D pair)."""
+    rows = int(rng.integers(3, 6))
+    for shape in [(int(rng.integers(5, 30)),), (rows, rows + int(rng.integers(1, 4)))]:
+        y = rng.normal(loc=1.0, scale=3.0, size=shape)
+        yield y + rng.normal(scale=2.0, size=shape), y
 
 
 @pytest.mark.graded("test_metrics", weight=2)
 def test_rmse_values(student, rng):
-    """rmse matches the reference on random arrays of different shapes."""
-    p, y = _arrays(rng)
-    expect_close(
-        student.rmse(p, y),
-        _rmse(p, y),
-        f"rmse(y_pred, y) for arrays of shape {p.shape}",
-        hint="RMSE is the square root of the mean of the squared differences",
-    )
+    """rmse matches the reference on random 1-D and 2-D arrays."""
+    for p, y in _arrays(rng):
+        expected = _rmse(p, y)
+        got = as_array(student.rmse(p, y), "rmse(y_pred, y)")
+        value = float(got.reshape(-1)[0]) if got.size == 1 else np.nan
+        hint = ""
+        if np.isclose(value, expected**2, rtol=1e-6):
+            hint = "this is the mean squared error: RMSE is its square root"
+        elif np.isclose(value, np.sqrt(np.sum((p - y) ** 2) / len(p)), rtol=1e-6):
+            hint = _ROWS
+        expect_close(got, expected, f"rmse(y_pred, y) for arrays of shape {p.shape}", hint=hint)
 
 
 def test_rmse_constant_prediction(student, rng):
@@ -46,14 +56,19 @@ def test_rmse_constant_prediction(student, rng):
 
 @pytest.mark.graded("test_metrics", weight=2)
 def test_smape_values(student, rng):
-    """smape matches the reference on random arrays with positive and negative values."""
-    p, y = _arrays(rng)
-    expect_close(
-        student.smape(p, y),
-        _smape(p, y),
-        f"smape(y_pred, y) for arrays of shape {p.shape} with negative entries",
-        hint="each term is |p - y| / (|p| + |y|): absolute values in the numerator and in both parts of the denominator",
-    )
+    """smape matches the reference on random 1-D and 2-D arrays with positive and negative values."""
+    for p, y in _arrays(rng):
+        expected = _smape(p, y)
+        got = as_array(student.smape(p, y), "smape(y_pred, y)")
+        rows = got.size == 1 and np.isclose(
+            float(got.reshape(-1)[0]), expected * p.size / len(p), rtol=1e-6
+        )
+        expect_close(
+            got,
+            expected,
+            f"smape(y_pred, y) for arrays of shape {p.shape} with negative entries",
+            hint=_ROWS if rows and p.ndim > 1 else "",
+        )
 
 
 def test_smape_where_both_are_zero(student, rng):

@@ -38,6 +38,36 @@ def _objective(w, b, X, y, lam):
     return float(np.mean(np.logaddexp(0.0, z) - y * z) + lam * w @ w)
 
 
+def _iterates(X, y, lam, lr, steps):
+    """w_t, b_t of gradient descent from zeros, t = 0 .. steps."""
+    w, b = np.zeros(X.shape[1]), 0.0
+    out = [(w, b)]
+    for _ in range(steps):
+        err = 1.0 / (1.0 + np.exp(-(X @ w + b))) - y
+        w, b = w - lr * (X.T @ err / len(y) + 2 * lam * w), b - lr * err.mean()
+        out.append((w, b))
+    return out
+
+
+def _curve_hint(curve, iterates, X, y):
+    """A hint naming what the curve measured, when it matches a known wrong measurement."""
+
+    def acc(w, b, threshold):
+        return float(np.mean((X @ w + b > threshold) == y))
+
+    n = curve.size
+    before = [acc(w, b, 0.0) for w, b in iterates[:-1]]
+    half = [acc(w, b, 0.5) for w, b in iterates[1:]]
+    if n == len(before) and np.allclose(curve, before, rtol=0, atol=1e-9):
+        return "the curve holds the accuracy before each update: measure it after the update"
+    if n == len(half) and np.allclose(curve, half, rtol=0, atol=1e-9):
+        return (
+            "the curve thresholds the logits x . w + b at 0.5; a label is 1 where the logit is "
+            "above 0 (the probability above 0.5), as predict_labels does"
+        )
+    return ""
+
+
 def _minimum(X, y, lam):
     """The regularised minimum, by plenty of gradient-descent steps."""
     w, b = np.zeros(X.shape[1]), 0.0
@@ -48,7 +78,7 @@ def _minimum(X, y, lam):
 
 
 @pytest.mark.graded("test_train_logistic", weight=2)
-@pytest.mark.parametrize("lam", [0.01, 1.0])
+@pytest.mark.parametrize("lam", [0.01, 1.0], ids=["lambda 0.01", "lambda 1"])
 def test_reaches_regularised_minimum(student, rng, lam, data_split):
     """lr 0.5 and 500 steps reach the minimum of the regularised log loss."""
     seed = int(rng.integers(1000))
@@ -104,6 +134,7 @@ def test_accuracy_curves(student, rng, data_split):
     X, X_val, y, y_val = data_split("breast_cancer", int(rng.integers(1000)))
     steps = 20
     w, b, train_acc, val_acc = _train(student, X, y, 0.01, LR, steps, X_val, y_val)
+    iterates = _iterates(X, y, 0.01, LR, steps)
     for name, curve, data in (
         ("train_accuracies", train_acc, (X, y)),
         ("val_accuracies", val_acc, (X_val, y_val)),
@@ -122,7 +153,7 @@ def test_accuracy_curves(student, rng, data_split):
             f"the last entry of {name}",
             rtol=0,
             atol=1e-9,
-            hint="measure the accuracy after each update, so the last entry is that of the returned w, b",
+            hint=_curve_hint(curve, iterates, *data),
         )
     # after the very first update the accuracy differs from that of w = 0, b = 0
     w, b, train_acc, _ = _train(student, X, y, 0.01, LR, 1)
@@ -132,7 +163,7 @@ def test_accuracy_curves(student, rng, data_split):
         "train_accuracies after one step",
         rtol=0,
         atol=1e-9,
-        hint="measure the accuracy after the update, not before it",
+        hint=_curve_hint(train_acc, _iterates(X, y, 0.01, LR, 1), X, y),
     )
     _, _, _, none = _train(student, X, y, 0.01, LR, 3)
     expect_true(none.size == 0, "without validation data, val_accuracies must be empty")

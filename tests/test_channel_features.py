@@ -3,6 +3,7 @@ in-place check of array arguments, warnings in the order raised, and
 foreign error text cleaned up. One sandbox for the module (starting one with
 torch costs seconds); the tests that end a sandbox start their own."""
 
+import re
 import time
 
 import numpy as np
@@ -233,6 +234,14 @@ def test_a_relu_zeroing_its_input_is_caught(box):
     # passed by keyword
     with pytest.raises(StudentError, match=r"^relu\(x\) changed its argument x in place"):
         box.get("relu")(x=x)
+
+
+def test_a_tiny_change_is_shown_with_the_digits_that_differ(box):
+    x = np.array([0.0114220001])
+    with pytest.raises(StudentError) as err:
+        box.get("scale_all")([x], 1.0 + 1e-9)
+    found = re.search(r"\((\S+) became (\S+) at index", str(err.value))
+    assert found and found.group(1) != found.group(2), str(err.value)
 
 
 def test_an_array_inside_a_list_argument_is_caught(box):

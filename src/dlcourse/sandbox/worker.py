@@ -182,12 +182,21 @@ def _difference(arr, copy, shape, dtype) -> str | None:
         differs &= ~(np.isnan(arr) & np.isnan(copy))
     index = tuple(int(i) for i in np.argwhere(differs)[0]) if arr.ndim else ()
     where = f" at index {index}" if arr.ndim else ""
-    return f"{_number(copy[index])} became {_number(arr[index])}{where}"
+    return f"{_number(copy[index], arr[index])} became {_number(arr[index], copy[index])}{where}"
 
 
-def _number(value) -> str:
+def _number(value, other=None) -> str:
+    """``value`` for a message, with as many digits as it takes to tell it
+    from ``other`` (two values that differ never print the same)."""
     value = value.item()
-    return f"{value:.6g}" if isinstance(value, float) else repr(value)[:30]
+    if not isinstance(value, float):
+        return repr(value)[:30]
+    other = other.item() if other is not None else None
+    for digits in (6, 10, 17):
+        text = f"{value:.{digits}g}"
+        if other is None or text != f"{other:.{digits}g}":
+            return text
+    return text
 
 
 def _parameter_names(target, args: list, kwargs: dict) -> list[str] | None:

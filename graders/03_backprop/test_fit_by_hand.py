@@ -19,6 +19,22 @@ def _params(result, call):
     return params
 
 
+# the datasets of the notebook's locked cell 'setup_datasets', rebuilt here:
+# an answer cell could redefine DATA_A_X and the rest to fit anything
+_B_X = np.linspace(-4.0, 4.0, 17)
+DATASETS = {
+    "a": (np.linspace(-3.0, 3.0, 13), np.abs(np.linspace(-3.0, 3.0, 13)) - 1.0),
+    "b": (
+        _B_X,
+        np.select(
+            [_B_X <= -2, _B_X <= 0, _B_X <= 1],
+            [0.0 * _B_X, _B_X + 2.0, 2.0 - 2.0 * _B_X],
+            0.5 * (_B_X - 1.0),
+        ),
+    ),
+}
+
+
 def f(x, p):
     """The 1-4-1 network, evaluated by the grader."""
     return np.maximum(x[:, None] * p["W_H"] + p["b_H"], 0.0) @ p["W_O"] + p["b_O"]
@@ -29,8 +45,7 @@ def test_exact_fit(student, name):
     """The returned parameters reproduce every point of the dataset to 1e-9."""
     call = f"fit_dataset_{name}()"
     params = _params(getattr(student, f"fit_dataset_{name}")(), call)
-    xs = np.asarray(getattr(student, f"DATA_{name.upper()}_X"), dtype=float)
-    ys = np.asarray(getattr(student, f"DATA_{name.upper()}_Y"), dtype=float)
+    xs, ys = DATASETS[name]
     err = np.abs(f(xs, params) - ys)
     worst = int(np.argmax(err))
     expect_true(

@@ -64,7 +64,13 @@ def prescribed_network(state: dict, what: str) -> nn.Sequential:
     __tracebackhide__ = True
     by_shape = {}
     for name, value in state.items():
-        tensor = torch.as_tensor(np.asarray(value, dtype=np.float32))
+        try:
+            if isinstance(value, torch.Tensor):  # any dtype (float16, bfloat16, ...)
+                tensor = value.detach().to("cpu", torch.float32)
+            else:
+                tensor = torch.as_tensor(np.asarray(value, dtype=np.float32))
+        except (TypeError, ValueError, RuntimeError):
+            fail(f"{what} holds {str(name)[:80]!r}, which is not a tensor of numbers")
         by_shape.setdefault(tuple(tensor.shape), []).append((name, tensor))
     tensors, missing = [], []
     for layer, shape in PRESCRIBED:

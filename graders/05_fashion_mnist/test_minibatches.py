@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 from dlcourse.checks import expect_true, fail
+from dlcourse.sandbox import plain
 from dlcourse.sandbox.wire import Seed
 
 pytestmark = pytest.mark.graded("test_minibatches")
 
 N, BATCH = 103, 10
+ITEM_CAP = 10 * N  # items plain() may bring back from one answer (see _batches)
 
 
 def _data():
@@ -18,22 +20,43 @@ def _data():
 
 
 def _batches(result, what):
-    if not isinstance(result, (list, tuple)) or not result:
-        fail(f"{what} should return a non-empty list of (X_batch, y_batch) pairs")
+    """The student's batches as [(X_batch, y_batch)] numpy pairs. The contract
+    allows any iterable of pairs (a list, a tuple, a generator, ...) holding
+    arrays or tensors: Remote iterables are iterated and tensors converted in
+    the sandbox (at most ITEM_CAP items: a batch of one example per pair is
+    3 items each, so 103 examples need about 400)."""
+    __tracebackhide__ = True
+    result = plain(result, max_items=ITEM_CAP, what=what)
+    if isinstance(result, np.ndarray) or not isinstance(result, (list, tuple)) or not result:
+        fail(
+            f"{what} should return a non-empty list (or another iterable) of "
+            "(X_batch, y_batch) pairs"
+        )
     pairs = []
     for k, pair in enumerate(result):
         if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
             fail(f"{what}: item {k} is not an (X_batch, y_batch) pair")
-        pairs.append((np.asarray(pair[0]), np.asarray(pair[1])))
+        try:
+            xb, yb = (np.asarray(part, dtype=np.float64) for part in pair)
+        except (TypeError, ValueError):
+            fail(f"{what}: batch {k} does not hold arrays or tensors of numbers")
+        if xb.ndim != 2 or yb.ndim != 1 or xb.shape[0] != yb.shape[0]:
+            fail(
+                f"{what}: batch {k} has X of shape {xb.shape} and y of shape {yb.shape}; "
+                "expected (batch size, D) and (batch size,)"
+            )
+        if not (np.isfinite(xb).all() and np.isfinite(yb).all()):
+            fail(f"{what}: batch {k} holds NaN or infinity; X and y hold finite numbers")
+        pairs.append((xb, yb))
     return pairs
 
 
 def _check_pairs(pairs, what):
     __tracebackhide__ = True
     for k, (xb, yb) in enumerate(pairs):
-        if xb.ndim != 2 or xb.shape[0] != yb.shape[0]:
-            fail(f"{what}: batch {k} has X of shape {xb.shape} and y of shape {yb.shape}")
-        wrong = np.flatnonzero(xb[:, 0].astype(np.int64) != yb)
+        if xb.shape[1] != 3:
+            fail(f"{what}: batch {k} has X of shape {xb.shape}; the rows of X have 3 entries")
+        wrong = np.flatnonzero(xb[:, 0] != yb)
         if wrong.size:
             j = wrong[0]
             fail(
@@ -65,10 +88,11 @@ def test_batch_sizes(student, rng):
     )
     sizes = [len(yb) for _, yb in pairs]
     expected = [BATCH] * (N // BATCH) + [N % BATCH]
+    dropped = " (keep the last, smaller batch)" if sizes == expected[:-1] else ""
     expect_true(
         sizes == expected,
         f"minibatches of {N} examples with batch_size {BATCH} gave batch sizes {sizes}; "
-        f"expected {expected} (keep the last, smaller batch)",
+        f"expected {expected}{dropped}",
     )
 
 
@@ -104,5 +128,5 @@ def test_works_on_tensors(student, rng):
     """Works on torch tensors, as the training loop uses it."""
     X, y = _data()
     Xt, yt = student.torch.from_numpy(X), student.torch.from_numpy(y)
-    result = student.as_numpy(student.minibatches(Xt, yt, BATCH, Seed(int(rng.integers(2**31)))))
+    result = student.minibatches(Xt, yt, BATCH, Seed(int(rng.integers(2**31))))
     _check_pairs(_batches(result, "minibatches on tensors"), "minibatches on tensors")

@@ -2,9 +2,11 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from dlcourse.checks import expect_true, fail
+from dlcourse.sandbox import plain
 
 pytestmark = pytest.mark.graded("test_online")
 
@@ -32,7 +34,11 @@ def comparison(student, fashion, once_per_grading):
 
 def _comparison(student, fashion):
     __tracebackhide__ = True
-    result = student.compare_online_minibatch(*_inputs(student, fashion), N, BATCH, SEED)
+    result = plain(
+        student.compare_online_minibatch(*_inputs(student, fashion), N, BATCH, SEED),
+        max_items=50,
+        what="compare_online_minibatch",
+    )
     if not isinstance(result, dict) or set(result) != {"online", "minibatch"}:
         fail("compare_online_minibatch should return a dict with the keys 'online' and 'minibatch'")
     out = {}
@@ -40,7 +46,8 @@ def _comparison(student, fashion):
         if not isinstance(entry, dict) or set(entry) != {"seconds", "updates", "test_accuracy"}:
             fail(f"result['{name}'] should be a dict with 'seconds', 'updates' and 'test_accuracy'")
         try:
-            out[name] = {k: float(v) for k, v in entry.items()}
+            # numbers, numpy scalars or 0-d tensors (converted by plain)
+            out[name] = {k: float(np.asarray(v, dtype=np.float64)) for k, v in entry.items()}
         except (TypeError, ValueError):
             fail(f"result['{name}'] should hold plain numbers")
     return out
@@ -74,6 +81,11 @@ def expected_accuracies(student, fashion, once_per_grading):
             model = student.build_model()
             history = student.train(model, *_inputs(student, fashion), 1, size, student.LR, SEED)
             accuracies[name] = float(history["test_accuracy"][-1])
+            if name == "online":
+                # what a minibatch run on the same model object reaches: it
+                # starts where the online run ended (a few ms)
+                again = student.train(model, *_inputs(student, fashion), 1, BATCH, student.LR, SEED)
+                accuracies["minibatch after online"] = float(again["test_accuracy"][-1])
         return accuracies
 
     return once_per_grading("expected_accuracies", runs)
@@ -85,10 +97,19 @@ def test_accuracies(comparison, expected_accuracies):
         got, want = comparison[name]["test_accuracy"], expected_accuracies[name]
         if not (0.0 <= got <= 1.0):
             fail(f"result['{name}']['test_accuracy'] is {got:g}; a fraction in [0, 1] is expected")
-        expect_true(
-            abs(got - want) <= 1e-3,
+        if abs(got - want) <= 1e-3:
+            continue
+        # a cause only when the accuracy is the one that cause gives
+        shared = expected_accuracies["minibatch after online"]
+        why = ""
+        if name == "minibatch" and abs(got - shared) <= 1e-3 and abs(shared - want) > 1e-3:
+            why = (
+                ": it is the accuracy of a minibatch epoch that starts where the online run "
+                "ended; train each run on its own copy of the initial model (copy.deepcopy)"
+            )
+        fail(
             f"result['{name}']['test_accuracy'] is {got:.3f} but one epoch with batch size "
-            f"{1 if name == 'online' else BATCH} from the prescribed initial weights reaches "
-            f"{want:.3f}: start both runs from the same initial weights (torch.manual_seed(seed), "
-            "build_model()), each on its own copy of the model, and pass seed to train",
+            f"{1 if name == 'online' else BATCH} from the prescribed initial weights "
+            f"(torch.manual_seed(seed), build_model(), train with the same seed) reaches "
+            f"{want:.3f}{why}"
         )

@@ -2,7 +2,7 @@ r"""The 64-unit hidden layer is missing: 784-256-128-10.
 
 cell: build_model
 loses: test_architecture
-symptom: layer 5 is Linear\(128, 10\); the prescribed network has Linear\(128, 64\)
+symptom: linear layer 3 is Linear\(128, 10\); the prescribed network has Linear\(128, 64\)
 """
 
 

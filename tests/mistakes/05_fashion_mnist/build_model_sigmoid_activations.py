@@ -2,7 +2,7 @@ r"""Sigmoid instead of ReLU after every hidden layer.
 
 cell: build_model
 loses: test_architecture
-symptom: layer 2 is Sigmoid; the prescribed network has ReLU
+symptom: they are those of the network with sigmoid activations instead of ReLU
 """
 
 

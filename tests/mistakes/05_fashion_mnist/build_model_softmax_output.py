@@ -2,7 +2,7 @@ r"""A softmax layer at the end of the model (CrossEntropyLoss then applies a sec
 
 cell: build_model
 loses: test_architecture
-symptom: build_model has 8 layers; the prescribed network has 7
+symptom: they are the softmax of the prescribed network.s logits: return the logits
 """
 
 

@@ -2,7 +2,7 @@ r"""The first hidden layer has 200 units instead of 256.
 
 cell: build_model
 loses: test_architecture
-symptom: layer 1 is Linear\(784, 200\)
+symptom: linear layer 1 is Linear\(784, 200\)
 """
 
 

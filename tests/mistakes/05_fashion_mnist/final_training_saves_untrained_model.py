@@ -2,7 +2,7 @@ r"""The weights are saved before training, so the file holds the untrained model
 
 cell: final_training
 loses: test_final_model
-symptom: were they saved after training, from the trained model
+symptom: they are exactly the initial weights of torch.manual_seed\(SEED\); build_model\(\), so they were saved before training
 mode: replace
 """
 

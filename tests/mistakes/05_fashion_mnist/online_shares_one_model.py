@@ -2,7 +2,7 @@ r"""Both runs train the same model object, so the minibatch run starts where onl
 
 cell: online_vs_minibatch
 loses: test_online
-symptom: each on its own copy of the model, and pass seed to train
+symptom: it is the accuracy of a minibatch epoch that starts where the online run ended; train each run on its own copy
 """
 
 

@@ -2,7 +2,7 @@ r"""The loop computes losses and gradients but never calls optimiser.step().
 
 cell: train
 loses: test_train
-symptom: take an optimiser step
+symptom: its weights are exactly the ones it started with, so train never updated them
 """
 
 

@@ -2,7 +2,7 @@ r"""The history records the test accuracy in percent instead of as a fraction.
 
 cell: train
 loses: test_train
-symptom: a fraction, not a percentage
+symptom: that is a percentage; record a fraction in \[0, 1\]
 """
 
 

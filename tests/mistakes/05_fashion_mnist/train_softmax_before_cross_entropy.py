@@ -2,7 +2,7 @@ r"""Softmax applied to the logits before CrossEntropyLoss (which applies its own
 
 cell: train
 loses: test_train
-symptom: CrossEntropyLoss applies the softmax itself
+symptom: it is the cross-entropy of the softmax of the logits; CrossEntropyLoss applies the softmax itself
 """
 
 

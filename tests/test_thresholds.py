@@ -490,7 +490,7 @@ def test_the_readers_find_what_they_must():
     hidden = hidden_checks("05_fashion_mnist")["test_final_model"]
     assert "MIN_ACCURACY" in hidden.stated and not any(RESOURCE.search(n) for n in hidden.stated)
     assert _member(0.87, hidden.bounds)
-    assert _member(0.9, hidden_checks("06_autodiff")["test_training"].bounds)  # inline 0.9 * x
+    assert _member(0.05, hidden_checks("02_layers")["test_linear"].bounds)  # inline 0.05 * a
     assert [v for v, _ in visible_bounds("assert acc >= 0.87, 'msg'")] == [0.87]
     assert [v for v, _ in visible_bounds("assert a < 1.001 * b and abs(c - 5.0) < 0.005")] == [
         1.001,

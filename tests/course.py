@@ -50,3 +50,28 @@ def grader_lines(assignment: str) -> set[str]:
         for line in path.read_text().splitlines()
         if len(line.strip()) > 25 and not line.strip().startswith(("#", '"""', "import", "from"))
     }
+
+
+def scratch_course(root: Path, assignment: str, graders: dict[str, str]) -> Path:
+    """A course at ``root`` with ``assignment``'s source, the course's
+    nbgrader_config.py and the given grader files (name -> text)."""
+    import shutil
+
+    shutil.copytree(ROOT / "source" / assignment, root / "source" / assignment)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    (root / "graders" / assignment).mkdir(parents=True)
+    for name, text in graders.items():
+        (root / "graders" / assignment / name).write_text(text)
+    return root
+
+
+def submit_reference(root: Path, assignment: str, student: str) -> None:
+    """``student`` hands in the reference solution, filled into the release."""
+    import nbformat
+
+    from dlcourse.filled_submission import filled_submission
+
+    folder = root / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    nb = filled_submission(release_notebook(assignment), source_notebook(assignment))
+    nbformat.write(nb, str(folder / f"{assignment}.ipynb"))

@@ -6,14 +6,12 @@ traceback, and the student reads a sentence without grader internals."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
-from course import ROOT, release_notebook, source_notebook
+from course import ROOT, scratch_course, submit_reference
 
 from dlcourse.batch import run_batch
-from dlcourse.filled_submission import filled_submission
 from dlcourse.nbgrader_ext.report import NOT_RUN, format_cell_report
 from dlcourse.pytest_plugin import cell_scores
 from dlcourse.submission import load_notebook
@@ -71,16 +69,10 @@ def _graders() -> str:
 
 
 def test_the_batch_flags_the_cell_and_keeps_the_rest(tmp_path):
-    root = tmp_path / "course"
-    shutil.copytree(ROOT / "source" / A, root / "source" / A)
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    (root / "graders" / A).mkdir(parents=True)
-    (root / "graders" / A / "conftest.py").write_text(GRADERS)
-    (root / "graders" / A / "test_all.py").write_text(_graders())
-    folder = root / "submitted" / "ada" / A
-    folder.mkdir(parents=True)
-    nb = filled_submission(release_notebook(A), source_notebook(A))
-    nbformat.write(nb, str(folder / f"{A}.ipynb"))
+    root = scratch_course(
+        tmp_path / "course", A, {"conftest.py": GRADERS, "test_all.py": _graders()}
+    )
+    submit_reference(root, A, "ada")
 
     summary = run_batch(root, A, workers=1, check_reference=False, check_files=False)
     info = summary["students"]["ada"]

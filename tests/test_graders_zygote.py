@@ -6,17 +6,14 @@ its timeout, and never left behind."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-from course import ROOT, release_notebook, source_notebook
+from course import ROOT, scratch_course, submit_reference
 
 from dlcourse.batch import run_batch
-from dlcourse.filled_submission import filled_submission
 from dlcourse.grading import DEFAULT_MEMORY_BYTES
 from dlcourse.submission import load_notebook
 
@@ -61,16 +58,10 @@ def _probe_graders() -> str:
 
 
 def test_the_batch_grades_in_a_spare_that_is_a_graders_process(tmp_path):
-    root = tmp_path / "course"
-    shutil.copytree(ROOT / "source" / A, root / "source" / A)
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    (root / "graders" / A).mkdir(parents=True)
-    (root / "graders" / A / "conftest.py").write_text(CONFTEST)
-    (root / "graders" / A / "test_probe.py").write_text(_probe_graders())
-    folder = root / "submitted" / "ada" / A
-    folder.mkdir(parents=True)
-    nb = filled_submission(release_notebook(A), source_notebook(A))
-    nbformat.write(nb, str(folder / f"{A}.ipynb"))
+    root = scratch_course(
+        tmp_path / "course", A, {"conftest.py": CONFTEST, "test_probe.py": _probe_graders()}
+    )
+    submit_reference(root, A, "ada")
 
     summary = run_batch(root, A, workers=1, check_reference=False, check_files=False)
     assert summary["students"]["ada"]["status"] == "graded", summary["students"]["ada"]

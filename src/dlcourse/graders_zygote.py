@@ -122,7 +122,8 @@ def take_spare() -> Spare | None:
 
 def _serve(requests: int) -> None:
     """In the spare: wait for one command, become the graders' process."""
-    code = 70
+    from dlcourse.nbgrader_forks import exit_after
+
     try:
         chunks = []
         while chunk := os.read(requests, 65536):
@@ -135,21 +136,9 @@ def _serve(requests: int) -> None:
         import pytest
 
         sys.argv = ["pytest", *request["argv"]]
-        try:
-            code = pytest.console_main()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:  # noqa: BLE001 - in its output, as a crash would be
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code & 0xFF)
+        exit_after(None)
+    exit_after(pytest.console_main)
 
 
 def _become_graders(request: dict) -> None:

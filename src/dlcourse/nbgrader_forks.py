@@ -131,7 +131,6 @@ def _load(entry: str):
 
 def _child(request: dict, entry: str) -> None:
     """In the forked child: become the command, then exit with its status."""
-    code = 70
     try:
         os.setsid()
         os.chdir(request["cwd"])
@@ -148,12 +147,29 @@ def _child(request: dict, entry: str) -> None:
             # before anything runs here: the hidden graders' process, ready
             start_spare()
         sys.argv = ["nbgrader", *request["args"]]
-        try:
-            result = _load(entry)()
-            code = result if isinstance(result, int) else 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:  # noqa: BLE001 - reported in the log, as a crash would be
+        exit_after(None)
+    exit_after(_load(entry))
+
+
+def exit_after(main) -> None:
+    """Run ``main()`` (None: nothing) and end this forked process with its
+    status: an int it returns or raises SystemExit with; 70 and the
+    traceback in the output for any other exception (or for ``main`` None,
+    the exception being handled). Never returns."""
+    code = 70
+    try:
+        if main is None:
+            import traceback
+
+            traceback.print_exc()
+        else:
+            try:
+                result = main()
+                code = result if isinstance(result, int) else 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - in the output, as a crash would be
         import traceback
 
         traceback.print_exc()

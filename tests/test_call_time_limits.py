@@ -114,3 +114,27 @@ def test_a_kill_at_the_cpu_limit_says_so():
         with pytest.raises(StudentError) as stopped:
             box.get("spin")(20)
         assert "CPU time limit of 2 s" in str(stopped.value), str(stopped.value)
+
+
+def test_the_reference_keeps_every_point_on_a_saturated_machine(grade):
+    """03_backprop (its training calls were the ones a busy machine stopped)
+    graded while six busy processes, each in a session of its own, share the
+    two cores: every check passes, none is charged the machine's load."""
+    from course import release_notebook, source_notebook
+
+    from dlcourse.filled_submission import filled_submission
+
+    nb = filled_submission(release_notebook("03_backprop"), source_notebook("03_backprop"))
+    stop = multiprocessing.Event()
+    hogs = [multiprocessing.Process(target=_hog, args=(stop,)) for _ in range(6)]
+    for hog in hogs:
+        hog.start()
+    try:
+        report = grade(nb, "03_backprop", seed=1)
+    finally:
+        stop.set()
+        for hog in hogs:
+            hog.join(5)
+    failed = [(t["check"], t["outcome"], t["message"]) for t in report["tests"]
+              if t["outcome"] != "passed"]  # fmt: skip
+    assert not failed, failed

@@ -191,7 +191,12 @@ def test_a_busy_machine_does_not_use_up_a_cell_s_time(run_in_kernel):
         (f"import time\nt = time.monotonic()\nfor _ in range({n}):\n    pass\n"
          "print('wall', time.monotonic() - t)", "work", "answer"),
     )  # fmt: skip
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(6)]
+    # each in a session of its own: with autogroup scheduling every session
+    # gets an equal share of the CPUs, so six sessions load the machine for real
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+        for _ in range(6)
+    ]
     try:
         time.sleep(0.5)
         run = run_in_kernel(nb, cell_timeout=5)

@@ -542,17 +542,11 @@ def _grade_one(
 
 
 def _cells_not_graded(report: dict | None) -> list[str]:
-    """One note per graded cell where a hidden check could not run (the
-    course's failure: the cell is flagged for manual grading)."""
-    notes = []
-    for grade_id, cell in sorted(((report or {}).get("cells") or {}).items()):
-        errors = (cell or {}).get("grader_errors") or []
-        if errors:
-            notes.append(
-                f"could not be graded: cell {grade_id}: {len(errors)} hidden check(s) could not "
-                f"run ({str(errors[0].get('message'))[:200]}); flagged for manual grading"
-            )
-    return notes
+    """One note per graded cell where a hidden check could not run."""
+    from dlcourse.reports.store import checks_not_run
+
+    sentences = {g: checks_not_run(report, g) for g in ((report or {}).get("cells") or {})}
+    return [f"could not be graded: cell {g}: {s}" for g, s in sorted(sentences.items()) if s]
 
 
 # what SandboxedExecute left behind of the notebook's folder (links, FIFOs,

@@ -11,7 +11,7 @@ import csv
 import io
 from pathlib import Path
 
-from dlcourse.reports.store import read_report, ungradable_reason
+from dlcourse.reports.store import checks_not_run, read_report, ungradable_reason
 
 GRADED = "graded"
 UNGRADABLE = "could not be graded"
@@ -85,7 +85,7 @@ def cell_rows(root: Path, assignment: str) -> list[dict]:
                         if has_graders and cell.cell_type == "code"
                         else None
                     )
-                    not_run = _checks_not_run(report, cell.name)
+                    not_run = checks_not_run(report, cell.name)
                     if reason:
                         row["status"], row["reason"] = UNGRADABLE, reason
                     elif not_run and grade.manual_score is None:
@@ -106,22 +106,6 @@ def cell_rows(root: Path, assignment: str) -> list[dict]:
                         row["_failed_names"] = [c["check"] for c in failed]
                 rows.append(row)
     return rows
-
-
-def _checks_not_run(report: dict | None, grade_id: str) -> str:
-    """A sentence naming the hidden checks of ``grade_id`` that could not run
-    (a grader error), or "" when every check ran."""
-    cell = (report or {}).get("cells", {}).get(grade_id) or {}
-    errors = cell.get("grader_errors") or []
-    if not errors:
-        return ""
-    first = errors[0]
-    return (
-        f"the hidden graders could not run {len(errors)} of its checks "
-        f"({first.get('check')}: {first.get('message')}); provisional score "
-        f"{cell.get('score')} of {cell.get('points')} from the checks that ran; "
-        "flagged for manual grading"
-    )[:600]
 
 
 def to_csv(rows: list[dict]) -> str:

@@ -41,3 +41,20 @@ def ungradable_reason(report: dict | None) -> str | None:
     if report is None:
         return "no grade report (the hidden graders did not run)"
     return report.get("error") or report.get("submission_error")
+
+
+def checks_not_run(report: dict | None, grade_id: str) -> str:
+    """A sentence naming the hidden checks of ``grade_id`` that could not run
+    (a grader error: the cell is flagged for manual grading), or "" when
+    every check ran."""
+    cell = ((report or {}).get("cells") or {}).get(grade_id) or {}
+    errors = cell.get("grader_errors") or []
+    if not errors:
+        return ""
+    first = errors[0]
+    return (
+        f"the hidden graders could not run {len(errors)} of its checks "
+        f"({first.get('check')}: {first.get('message')}); provisional score "
+        f"{cell.get('score')} of {cell.get('points')} from the checks that ran; "
+        "flagged for manual grading"
+    )[:600]

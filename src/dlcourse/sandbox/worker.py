@@ -125,10 +125,14 @@ def _safe_name(name, limit: int = 100) -> str:
 
 
 def _type_name(obj) -> str:
+    return _class_name(type(obj), "object")
+
+
+def _class_name(cls, fallback: str) -> str:
     try:
-        return _safe_name(type(obj).__name__)
+        return _safe_name(cls.__name__)
     except Exception:  # noqa: BLE001 - a student's metaclass can do anything
-        return "object"
+        return fallback
 
 
 class _Refused(Exception):
@@ -265,13 +269,6 @@ def _label(obj) -> str:
     if isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type)):
         return _safe_name(getattr(obj, "__qualname__", None) or _type_name(obj))
     return f"{_type_name(obj)} object"
-
-
-def _type_name_of_class(cls) -> str:
-    try:
-        return _safe_name(cls.__name__)
-    except Exception:  # noqa: BLE001 - a student's warning class
-        return "Warning"
 
 
 def _message_of(warning) -> str:
@@ -438,7 +435,7 @@ class Worker:
         # exp" before the "invalid value in divide" it leads to)
         notes = []
         for w in caught:
-            note = foreign_text(f"{_type_name_of_class(w.category)}: {_message_of(w)}", 500, 1)
+            note = foreign_text(f"{_class_name(w.category, 'Warning')}: {_message_of(w)}", 500, 1)
             if note not in notes:
                 notes.append(note)
                 if len(notes) == 20:

@@ -48,3 +48,29 @@ def grade(tmp_path):
         return report
 
     return run
+
+
+@pytest.fixture(scope="module", params=["exec", "zygote"])
+def sandbox_start(request):
+    """Runs a module's tests twice: with every Sandbox started anew (``exec``)
+    and forked from a zygote that preloaded torch (``zygote``), the way the
+    graders start theirs. Yields the zygote (None for ``exec``)."""
+    if request.param == "exec":
+        yield None
+        return
+    from dlcourse.sandbox import Sandbox
+    from dlcourse.sandbox.session import worker_environment
+    from dlcourse.sandbox.zygote import Zygote
+
+    started = Zygote(worker_environment(), preload=["torch"])
+    started.start()
+    original = Sandbox.__init__
+
+    def init(self, *args, zygote=None, **kwargs):
+        original(self, *args, zygote=zygote or started, **kwargs)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(Sandbox, "__init__", init)
+    yield started
+    patch.undo()
+    started.close()

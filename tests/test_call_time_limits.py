@@ -11,6 +11,9 @@ import pytest
 from dlcourse.sandbox import Cell, Sandbox, StudentError
 from dlcourse.sandbox import session as session_module
 
+# the sandbox's own tests, with sandboxes started anew and forked from a zygote
+both_starts = pytest.mark.usefixtures("sandbox_start")
+
 CODE = """
 import time
 
@@ -47,6 +50,7 @@ def _hog(stop):
         pass
 
 
+@both_starts
 def test_sleeping_and_spinning_are_charged():
     with Sandbox(call_timeout=1.0) as box:
         box.run([Cell("answer", CODE)])
@@ -61,6 +65,7 @@ def test_sleeping_and_spinning_are_charged():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's cgroup needs root")
+@both_starts
 def test_busy_children_are_charged_to_the_sandbox():
     with Sandbox(call_timeout=1.5) as box:
         box.run([Cell("answer", CODE)])
@@ -72,6 +77,7 @@ def test_busy_children_are_charged_to_the_sandbox():
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/schedstat"), reason="no schedstat")
+@both_starts
 def test_a_busy_machine_does_not_cost_the_student():
     # 1 s of CPU within a 2.5 s limit, while six busy processes share the two
     # cores: on the clock it takes several seconds, which the limit ignores
@@ -95,6 +101,7 @@ def test_a_busy_machine_does_not_cost_the_student():
     assert took > 2.5, f"the machine was not busy enough to test this ({took:.1f} s)"
 
 
+@both_starts
 def test_past_the_backstop_the_call_could_not_be_graded(monkeypatch):
     # a worker that never gets a CPU: every second counts as waiting
     monkeypatch.setattr(session_module, "BACKSTOP_FACTOR", 1.0)
@@ -108,6 +115,7 @@ def test_past_the_backstop_the_call_could_not_be_graded(monkeypatch):
         assert "could not be graded" in str(starved.value)
 
 
+@both_starts
 def test_a_kill_at_the_cpu_limit_says_so():
     with Sandbox(call_timeout=30.0, limits={"cpu_seconds": 2}) as box:
         box.run([Cell("answer", CODE)])

@@ -19,7 +19,10 @@ import pytest
 from dlcourse.sandbox import Cell, Sandbox
 from dlcourse.sandbox.confine import SANDBOX_HOSTNAME
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root (CI runs as root)")
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root (CI runs as root)"),
+    pytest.mark.usefixtures("sandbox_start"),
+]
 
 O_RDWR, O_CREAT = 0o2, 0o100
 IPC_CREAT = 0o1000

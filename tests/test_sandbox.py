@@ -13,6 +13,9 @@ from dlcourse.sandbox import Cell, Sandbox, StudentError
 from dlcourse.sandbox import session as session_module
 from dlcourse.sandbox.wire import Seed
 
+# every test, with sandboxes started anew and forked from a zygote
+pytestmark = pytest.mark.usefixtures("sandbox_start")
+
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root (CI runs as root)")
 
 

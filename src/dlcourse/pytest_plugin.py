@@ -192,6 +192,7 @@ class GradingSession:
         self.execution_scratch: Path | None = None
         # grader files pytest could not collect: a broken course, never a 0
         self.collection_errors: list[str] = []
+        self._zygote = None
 
     def executed(self, root: Path, assignment: str):
         """The submission (or the reference) run top to bottom, isolated so
@@ -290,7 +291,10 @@ class GradingSession:
         limits = dict(limits or {})
         call_timeout = float(limits.pop("call_timeout", 20.0))
         box = Sandbox(
-            hidden_paths=self.hidden_paths(root), limits=limits, call_timeout=call_timeout
+            hidden_paths=self.hidden_paths(root),
+            limits=limits,
+            call_timeout=call_timeout,
+            zygote=self.zygote(reference),
         )
         try:
             box.run(program_for(grade_id, reference, student), timeout=120)
@@ -301,12 +305,30 @@ class GradingSession:
         self.boxes[key] = box
         return box
 
+    def zygote(self, reference):
+        """This grading's sandbox zygote (:mod:`dlcourse.sandbox.zygote`),
+        started on first use with the slow imports of the notebook preloaded;
+        None when ``DLCOURSE_SANDBOX_ZYGOTE=0``: every sandbox then starts
+        anew."""
+        if os.environ.get("DLCOURSE_SANDBOX_ZYGOTE", "1") == "0":
+            return None
+        if self._zygote is None or not self._zygote.alive:
+            from dlcourse.sandbox.session import worker_environment
+            from dlcourse.sandbox.zygote import Zygote, imported_modules
+
+            self._zygote = Zygote(worker_environment(), preload=imported_modules(reference))
+            self._zygote.start()
+        return self._zygote
+
     def close(self) -> None:
         import shutil
 
         for box in self.boxes.values():
             box.close()
         self.boxes.clear()
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
         if self.execution_scratch is not None:
             shutil.rmtree(self.execution_scratch, ignore_errors=True)
             self.execution_scratch = None

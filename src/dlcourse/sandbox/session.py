@@ -80,6 +80,23 @@ def _warn_once(missing: list[str]) -> None:
     )
 
 
+def worker_environment() -> dict:
+    """The environment a sandbox worker runs with (before ``env=``)."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/tmp",
+        # one thread each: predictable speed beside other graders, and few
+        # tasks against the process limit
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_CORE")},
+    }
+
+
 class Sandbox:
     """A confined worker process holding one student namespace."""
 
@@ -91,6 +108,7 @@ class Sandbox:
         start_timeout: float = 30.0,
         env: dict | None = None,
         allow_list: bool = True,
+        zygote=None,
     ):
         self.hidden_paths = [str(p) for p in hidden_paths]
         self.limits = limits or {}
@@ -98,6 +116,9 @@ class Sandbox:
         self.start_timeout = start_timeout
         self.extra_env = env or {}
         self.allow_list = allow_list
+        # a dlcourse.sandbox.zygote.Zygote forks the worker when given (and
+        # running with this sandbox's environment); else it is started anew
+        self.zygote = zygote
         self.proc: subprocess.Popen | None = None
         self.report: dict = {}
         self._worker_pid: int | None = None
@@ -110,41 +131,37 @@ class Sandbox:
 
     # lifecycle ----------------------------------------------------------
     def start(self) -> None:
-        config = json.dumps(
-            {
-                "hidden_paths": self.hidden_paths,
-                "limits": self.limits,
-                "allow_list": self.allow_list,
-            }
-        )
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "HOME": "/tmp",
-            # one thread each: predictable speed beside other graders, and few
-            # tasks against the process limit
-            "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_CORE")},
-            **self.extra_env,
+        settings = {
+            "hidden_paths": self.hidden_paths,
+            "limits": self.limits,
+            "allow_list": self.allow_list,
         }
+        config = json.dumps(settings)
+        env = {**worker_environment(), **self.extra_env}
+        zygote = self.zygote
+        if zygote is not None and zygote.env != env:
+            zygote = None
         # no student code has run before the worker says it is ready, so a
         # failure to start is the grading machine's fault: try again once,
         # then report it as such (never as the student's zero)
         for attempt in (1, 2):
             with tempfile.TemporaryFile() as errors:
-                self.proc = subprocess.Popen(
-                    [sys.executable, "-I", "-m", "dlcourse.sandbox.worker", config],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=errors,
-                    env=env,
-                    start_new_session=True,
-                    close_fds=True,
-                )
+                self.proc = None
+                if zygote is not None and attempt == 1:
+                    try:
+                        self.proc = zygote.spawn(settings, errors.fileno())
+                    except OSError as exc:
+                        log.warning("sandbox zygote unavailable, starting anew: %s", exc)
+                if self.proc is None:
+                    self.proc = subprocess.Popen(
+                        [sys.executable, "-I", "-m", "dlcourse.sandbox.worker", config],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=errors,
+                        env=env,
+                        start_new_session=True,
+                        close_fds=True,
+                    )
                 try:
                     ready = self._read(time.monotonic() + self.start_timeout, "starting")
                     if not ready.get("ready"):

@@ -512,13 +512,16 @@ class Worker:
             wire.send_frame(self.replies, frame)
 
 
-def main() -> None:
+def main(config: dict | None = None) -> None:
+    """Serve one sandbox: ``config`` as the grader sent it (``sys.argv[1]``,
+    JSON, when started as a program; a dict from :mod:`zygote`)."""
     requests, replies = _move_pipes()
     sys.stdout = sys.stderr = _Sink()
     from dlcourse.sandbox import wire
 
     try:
-        config = json.loads(sys.argv[1])
+        if config is None:
+            config = json.loads(sys.argv[1])
         from dlcourse.sandbox import confine
 
         report = confine.enter(
@@ -526,7 +529,9 @@ def main() -> None:
             limits=config.get("limits"),
             allow_list=config.get("allow_list", True),
         )
-        # imported after confinement: nothing of numpy's runs with privileges
+        # started as a program, numpy is imported after confinement; a
+        # zygote's child has it already (imported by the zygote, as root,
+        # before any student code existed, like the grader imports it)
         import numpy  # noqa: F401
 
         _install_lazy_imports()

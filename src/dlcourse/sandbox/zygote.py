@@ -1,0 +1,343 @@
+"""A warm process that forks one fresh sandbox per graded cell.
+
+Starting a sandbox the plain way execs Python, imports this library and numpy
+(about 0.2 s) and, where the notebook imports torch, torch (about 2 s more):
+once per graded cell. A zygote pays that once per grading. It is started
+like a worker (``python -I`` with the sandbox's environment), imports the
+worker's code, numpy and the modules it is asked to preload, and then only
+forks: each child becomes exactly what :mod:`dlcourse.sandbox.worker` is
+when started on its own, and confines itself the same way (namespaces, the
+allow-list root, cgroups, limits, its own user: :func:`confine.enter`) before
+it reads anything of the student's. Nothing of the confinement is shared:
+every child makes its own namespaces and cgroups, and gets its own copy of
+the zygote's memory. Student code never runs in the zygote, which holds
+nothing but library code: it is started from scratch, never forked from a
+grader (whose memory holds the hidden tests).
+
+The grader talks to it over a Unix socket (``SOCK_SEQPACKET``: one message
+per request). A request carries the child's configuration and, as passed
+descriptors, the request pipe, the reply pipe, a file for its error output
+and the write end of a status pipe. The zygote is the child's parent: it
+reaps it and writes its wait status (4 bytes) to the status pipe, which is
+how the grader learns that it ended and how (:class:`ForkedProcess`). Every
+child dies with the zygote (``PR_SET_PDEATHSIG``), and the zygote exits when
+the grader's end of the socket closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+
+log = logging.getLogger("dlcourse.sandbox")
+
+# modules a zygote may be asked to import before it forks: libraries of the
+# grading environment whose import is slow and has no side effect outside the
+# process (matplotlib, say, writes a font cache under HOME: it stays lazy in
+# the worker instead)
+PRELOADABLE = frozenset({"torch"})
+MAX_MESSAGE = 1 << 20
+STATUS = struct.Struct("i")
+PR_SET_PDEATHSIG = 1
+
+
+# -- the grader's side ------------------------------------------------------
+
+
+def imported_modules(notebook) -> set[str]:
+    """Top-level names of the modules a reference notebook (a
+    :class:`dlcourse.submission.Notebook`, the instructor's) imports, by
+    reading its code; cells that do not parse are skipped."""
+    import ast
+
+    names: set[str] = set()
+    for code in [*notebook.setup.values(), *notebook.answers.values()]:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+class ForkedProcess:
+    """What :class:`dlcourse.sandbox.Sandbox` needs of ``subprocess.Popen``
+    (``pid``, ``stdin``, ``stdout``, ``poll``, ``wait``, ``returncode``) for
+    a sandbox the zygote forked. Its exit status arrives on the status pipe;
+    an empty read means the zygote died, and its children with it."""
+
+    def __init__(self, pid: int, stdin, stdout, status_fd: int):
+        self.pid = pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.returncode: int | None = None
+        self._status = status_fd
+
+    def _collect(self, timeout: float | None) -> None:
+        if self.returncode is not None:
+            return
+        ready, _, _ = select.select([self._status], [], [], timeout)
+        if not ready:
+            return
+        data = b""
+        while len(data) < STATUS.size:
+            chunk = os.read(self._status, STATUS.size - len(data))
+            if not chunk:
+                break
+            data += chunk
+        os.close(self._status)
+        if len(data) == STATUS.size:
+            self.returncode = os.waitstatus_to_exitcode(STATUS.unpack(data)[0])
+        else:
+            self.returncode = -signal.SIGKILL
+
+    def poll(self) -> int | None:
+        self._collect(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._collect(timeout)
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired("sandbox", timeout)
+        return self.returncode
+
+    def __del__(self):
+        if self.returncode is None:
+            with contextlib.suppress(OSError):
+                os.close(self._status)
+
+
+class ZygoteError(OSError):
+    """The zygote could not fork a sandbox: start one the plain way."""
+
+
+class Zygote:
+    """The grader's handle on one zygote process. ``env``: the environment
+    every sandbox it forks gets (that of :meth:`Sandbox.start`);
+    ``preload``: module names, of :data:`PRELOADABLE`."""
+
+    def __init__(self, env: dict, preload=(), start_timeout: float = 60.0):
+        self.env = dict(env)
+        self.preload = sorted(set(preload) & PRELOADABLE)
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen | None = None
+        self._sock: socket.socket | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the process; it gets ready in the background (first
+        :meth:`spawn` waits for it)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-I",
+                    "-m",
+                    "dlcourse.sandbox.zygote",
+                    str(theirs.fileno()),
+                    json.dumps(self.preload),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=self.env,
+                pass_fds=[theirs.fileno()],
+                start_new_session=True,
+            )
+        finally:
+            theirs.close()
+        self._sock = ours
+
+    def _await_ready(self) -> None:
+        if self._ready:
+            return
+        if self._sock is None:
+            raise ZygoteError("the zygote is not running")
+        ready, _, _ = select.select([self._sock], [], [], self.start_timeout)
+        message = self._sock.recv(MAX_MESSAGE) if ready else b""
+        if message != b"ready":
+            self.close()
+            raise ZygoteError("the zygote did not start")
+        self._ready = True
+
+    def spawn(self, config: dict, stderr_fd: int) -> ForkedProcess:
+        """A new sandbox worker for ``config`` (the JSON the worker takes),
+        as a :class:`ForkedProcess` whose ``stdin``/``stdout`` are the
+        request and reply pipes. Raises ZygoteError when the zygote cannot."""
+        with self._lock:
+            self._await_ready()
+            request_r, request_w = os.pipe()
+            reply_r, reply_w = os.pipe()
+            status_r, status_w = os.pipe()
+            theirs = [request_r, reply_w, stderr_fd, status_w]
+            try:
+                message = json.dumps({"config": config}).encode()
+                if len(message) > MAX_MESSAGE:
+                    raise ZygoteError("configuration too large for the zygote")
+                try:
+                    socket.send_fds(self._sock, [message], theirs)
+                    ready, _, _ = select.select([self._sock], [], [], self.start_timeout)
+                    answer = json.loads(self._sock.recv(MAX_MESSAGE) or b"{}") if ready else {}
+                except (OSError, ValueError) as exc:
+                    self.close()
+                    raise ZygoteError(f"the zygote failed ({exc})") from None
+                if not isinstance(answer.get("pid"), int):
+                    self.close()
+                    raise ZygoteError(
+                        f"the zygote could not fork ({answer.get('error', 'no answer')})"
+                    )
+            except BaseException:
+                for fd in (request_w, reply_r, status_r):
+                    os.close(fd)
+                raise
+            finally:
+                for fd in (request_r, reply_w, status_w):
+                    os.close(fd)
+            return ForkedProcess(
+                answer["pid"], open(request_w, "wb", 0), open(reply_r, "rb", 0), status_r
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        """End the zygote; the sandboxes it forked die with it."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait()
+
+
+# -- the zygote's side ------------------------------------------------------
+
+
+def _serve(sock: socket.socket) -> None:
+    """Fork a child per request; report each child's end on its status pipe.
+    Returns when the grader's end of the socket closes."""
+    statuses: dict[int, int] = {}
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    # a handler (not SIG_IGN, which would reap without a status) so that
+    # SIGCHLD reaches the wakeup descriptor
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+
+    def reap() -> None:
+        while statuses:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            fd = statuses.pop(pid, None)
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.write(fd, STATUS.pack(status))
+                os.close(fd)
+
+    while True:
+        reap()
+        ready, _, _ = select.select([sock, wake_r], [], [])
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 4096)
+        if sock not in ready:
+            continue
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 4)
+        except OSError:
+            return
+        if not message:
+            return
+        if len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"error": "expected four descriptors"}).encode())
+            continue
+        try:
+            config = json.loads(message)["config"]
+            pid = os.fork()
+        except Exception as exc:  # noqa: BLE001 - told to the grader, who starts one itself
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"error": str(exc)[:500]}).encode())
+            continue
+        if pid == 0:
+            _become_worker(config, *fds)
+        request_r, reply_w, stderr_fd, status_w = fds
+        for fd in (request_r, reply_w, stderr_fd):
+            os.close(fd)
+        statuses[pid] = status_w
+        sock.send(json.dumps({"pid": pid}).encode())
+
+
+def _become_worker(config: dict, request_r: int, reply_w: int, stderr_fd: int, _status: int):
+    """In the forked child: the descriptors and state of a freshly started
+    worker, then the worker itself. Never returns."""
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() == 1:  # the zygote died before the line above
+            os._exit(70)
+        os.dup2(request_r, 0)
+        os.dup2(reply_w, 1)
+        os.dup2(stderr_fd, 2)
+        # the socket, the other children's status pipes, the wakeup pipe
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        sys.argv = [sys.argv[0], json.dumps(config)]
+        # what a new process would have drawn: numpy's global generator is
+        # seeded from the OS at import, here the zygote's (Python's random
+        # reseeds itself at fork)
+        import numpy.random
+
+        numpy.random.seed()
+        from dlcourse.sandbox import worker
+
+        worker.main(config)
+        os._exit(0)
+    finally:
+        os._exit(70)
+
+
+def main() -> None:
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    for name in json.loads(sys.argv[2]):
+        if name in PRELOADABLE:
+            __import__(name)
+    # what every child needs before it confines itself; numpy.random (17 ms)
+    # is used by most notebooks
+    import numpy.random  # noqa: F401
+
+    from dlcourse.sandbox import confine, filesystem, wire, worker  # noqa: F401
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    sock.send(b"ready")
+    _serve(sock)
+
+
+if __name__ == "__main__":
+    main()

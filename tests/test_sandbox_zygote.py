@@ -1,0 +1,156 @@
+"""Sandboxes forked from a zygote share nothing with each other or with the
+zygote, get what a sandbox started anew gets, and a dead zygote costs no
+grade. (Every test of the sandbox's limits and isolation also runs with
+zygote-forked sandboxes: the ``sandbox_start`` fixture in conftest.py.)"""
+
+import os
+import signal
+import time
+
+import pytest
+
+from dlcourse.sandbox import Cell, Sandbox, StudentError
+from dlcourse.sandbox.session import worker_environment
+from dlcourse.sandbox.zygote import Zygote, imported_modules
+from dlcourse.submission import load_notebook
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root (CI runs as root)")
+
+LOOK = """
+import os, resource
+def _fds():
+    kinds = []
+    for f in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{f}")
+        except OSError:
+            continue  # the listing's own descriptor
+        kinds.append(target.split(":")[0])
+    return sorted(kinds)
+namespaces = {n: os.readlink(f"/proc/self/ns/{n}") for n in ("pid", "mnt", "ipc", "net", "uts", "cgroup")}
+fds = _fds()
+uid = os.getuid()
+limits = [resource.getrlimit(r) for r in (resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_NPROC,
+          resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_CORE, resource.RLIMIT_MSGQUEUE)]
+import numpy, random
+draws = (float(numpy.random.rand()), random.random())
+"""
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    started = Zygote(worker_environment(), preload=["torch"])
+    started.start()
+    yield started
+    started.close()
+
+
+def looked(box) -> dict:
+    box.run([Cell("answer", LOOK)])
+    return {name: box.get(name) for name in ("namespaces", "fds", "uid", "limits", "draws")}
+
+
+def test_two_children_share_no_namespace_user_memory_or_files(zygote):
+    with Sandbox(zygote=zygote) as first, Sandbox(zygote=zygote) as second:
+        a, b = looked(first), looked(second)
+        for name, value in a["namespaces"].items():
+            assert value != b["namespaces"][name], name
+        assert a["uid"] != b["uid"] and 0 not in (a["uid"], b["uid"])
+        assert a["draws"][0] != b["draws"][0] and a["draws"][1] != b["draws"][1]
+        # what one child changes in a preloaded module, a file or the
+        # environment, the other (alive at the same time) does not see
+        first.run(
+            [
+                Cell(
+                    "answer",
+                    "import torch, numpy\ntorch.left_here = 1\nnumpy.left_here = 1\n"
+                    "open('/tmp/left_here', 'w').write('x')\nos.environ['LEFT_HERE'] = '1'",
+                )
+            ]
+        )
+        second.run(
+            [
+                Cell(
+                    "answer",
+                    "import torch, numpy\nseen = [hasattr(torch, 'left_here'), "
+                    "hasattr(numpy, 'left_here'), os.path.exists('/tmp/left_here'), "
+                    "'LEFT_HERE' in os.environ]",
+                )
+            ]
+        )
+        assert second.get("seen") == [False, False, False, False]
+    # nor does a child forked after them
+    with Sandbox(zygote=zygote) as third:
+        third.run([Cell("answer", "import torch\nseen = hasattr(torch, 'left_here')")])
+        assert third.get("seen") is False
+
+
+def test_a_child_gets_what_a_sandbox_started_anew_gets(zygote):
+    with Sandbox() as anew, Sandbox(zygote=zygote) as forked:
+        a, b = looked(anew), looked(forked)
+        assert b["fds"] == a["fds"]  # three to /dev/null, the two channel pipes
+        assert "socket" not in b["fds"]
+        assert b["limits"] == a["limits"]
+        assert forked.report["applied"] == anew.report["applied"]
+        assert forked.report["missing"] == anew.report["missing"] == []
+
+
+def test_the_zygote_maps_no_memory_its_children_could_share(zygote):
+    with Sandbox(zygote=zygote) as box:  # the zygote is up, torch imported
+        box.run([Cell("answer", "x = 1")])
+    with open(f"/proc/{zygote.proc.pid}/maps") as fh:
+        shared_writable = [
+            line for line in fh if line.split()[1][1] == "w" and line.split()[1][3] == "s"
+        ]
+    assert shared_writable == []
+
+
+def test_a_child_cannot_signal_the_zygote(zygote):
+    with Sandbox(zygote=zygote) as box:
+        box.run(
+            [
+                Cell(
+                    "answer",
+                    f"import os, signal\ntry:\n    os.kill({zygote.proc.pid}, signal.SIGKILL)\n"
+                    "    outcome = 'sent'\nexcept OSError as exc:\n    outcome = type(exc).__name__",
+                )
+            ]
+        )
+        assert box.get("outcome") in ("ProcessLookupError", "PermissionError")
+    assert zygote.alive
+
+
+def test_a_dead_zygote_ends_its_children_and_costs_no_grade():
+    zygote = Zygote(worker_environment())
+    zygote.start()
+    try:
+        box = Sandbox(zygote=zygote, call_timeout=10)
+        box.start()
+        box.run([Cell("answer", "x = 1")])
+        os.kill(zygote.proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while box.alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not box.alive  # died with it (PR_SET_PDEATHSIG)
+        with pytest.raises(StudentError):
+            box.get("x")
+        # the next start finds the zygote gone and starts the sandbox anew
+        box.run([Cell("answer", "x = 2")])
+        assert box.get("x") == 2
+        assert box.proc.__class__.__name__ == "Popen"
+        box.close()
+    finally:
+        zygote.close()
+
+
+def test_only_the_slow_imports_a_notebook_makes_are_preloaded(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def preload(assignment):
+        nb = load_notebook(os.path.join(root, "source", assignment, f"{assignment}.ipynb"))
+        return Zygote({}, preload=imported_modules(nb)).preload
+
+    assert preload("05_fashion_mnist") == ["torch"]
+    # 03 forbids torch (its setup cell sets sys.modules["torch"] = None)
+    assert preload("03_backprop") == []
+    assert preload("01_gradients") == []

@@ -100,12 +100,19 @@ def hostile_batch(tmp_path_factory):
     # (every scratch folder of the grading must be gone from it afterwards)
     scratch = root.parent / "batch-tmp"
     scratch.mkdir()
-    settings = {"DLCOURSE_HOSTILE_SECRET": SECRET, "TMPDIR": str(scratch)}
+    # nbgrader's default cell timeout, and a graded cell's program limit to
+    # match: the endless loops stop sooner; every honest cell here runs in
+    # well under a second
+    settings = {
+        "DLCOURSE_HOSTILE_SECRET": SECRET,
+        "TMPDIR": str(scratch),
+        "DLCOURSE_PROGRAM_TIME_LIMIT": "20",
+    }
     saved = {name: os.environ.get(name) for name in settings}
     os.environ.update(settings)
     try:
         summary = run_batch(
-            root, A, workers=2, extra_args=["--Execute.timeout=60"], check_reference=False
+            root, A, workers=2, extra_args=["--Execute.timeout=30"], check_reference=False
         )
     finally:
         for name, value in saved.items():

@@ -66,6 +66,13 @@ def pytest_addoption(parser):
         "identical isolated notebooks run it once (default: $DLCOURSE_EXECUTION_CACHE; none)",
     )
     group.addoption(
+        "--program-time-limit",
+        type=float,
+        default=float(os.environ.get("DLCOURSE_PROGRAM_TIME_LIMIT", 120)),
+        help="seconds of charged time a graded cell's sandbox has to run the notebook's code "
+        "before its checks (default: $DLCOURSE_PROGRAM_TIME_LIMIT, else 120)",
+    )
+    group.addoption(
         "--course-root",
         default=None,
         help="course folder (default: the folder that holds graders/)",
@@ -297,7 +304,10 @@ class GradingSession:
             zygote=self.zygote(reference),
         )
         try:
-            box.run(program_for(grade_id, reference, student), timeout=120)
+            box.run(
+                program_for(grade_id, reference, student),
+                timeout=self.config.getoption("--program-time-limit"),
+            )
         except StudentError as exc:
             box.close()
             self.failures[key] = f"your code could not be run: {exc}"

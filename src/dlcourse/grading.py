@@ -72,6 +72,7 @@ def run_hidden_graders(
     graders_dir: str = "graders",
     seeds: list[int] | None = None,
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
+    real_run_files: str | Path | None = None,
 ) -> dict:
     """Grade ``notebook`` with ``<root>/<graders_dir>/<assignment>``.
 
@@ -83,24 +84,76 @@ def run_hidden_graders(
     :data:`GRADERS_FAILED`, and the graders' output under ``log`` for the
     instructor. The process starts in the course root (never the notebook's
     folder), isolated, with at most ``memory_bytes`` of address space.
+
+    ``real_run_files``: ``notebook`` is nbgrader's executed run and this
+    folder holds only the files that run wrote. The checks of what the whole
+    notebook produced judge that run first (so a correct submission is run
+    once, by nbgrader); the cells they fail are graded again on the isolated
+    run (:mod:`dlcourse.execution`), whose result then counts, so that a
+    mistake upstream still costs points only in its own cell. The report's
+    ``isolated_for`` lists those cells.
     """
     root = Path(root).resolve()
-    graders = root / graders_dir / assignment
+    argv = [
+        str(root / graders_dir / assignment),
+        "--submission", str(Path(notebook).resolve()),
+        "--course-root", str(root),
+        "--rootdir", str(root),
+        "-q", "-p", "no:cacheprovider",
+    ]  # fmt: skip
+    if seed is not None:
+        argv += ["--grading-seed", str(seed)]
+    if seeds:
+        # every check once per seed, in this one process (see the plugin)
+        argv += ["--grading-seeds", ",".join(str(int(s)) for s in seeds)]
+    if real_run_files is None:
+        return _graded(argv, root, timeout, memory_bytes)
+    report = _graded(argv + ["--real-run-files", str(real_run_files)], root, timeout, memory_bytes)
+    if report.get("error"):
+        return report
+    cells = report["cells"]
+    again = [
+        g
+        for g in report.get("executed_cells", [])
+        if g in cells and (cells[g].get("fraction") != 1.0 or cells[g].get("needs_review"))
+    ]
+    report["isolated_for"] = again
+    if not again:
+        return report
+    isolated = _graded(
+        argv + ["--only-cells", ",".join(again)], root, timeout, memory_bytes, only=again
+    )
+    if isolated.get("error"):
+        isolated["log"] = report["log"] + "\n--- the isolated run ---\n" + isolated["log"]
+        return isolated
+    return _merged(report, isolated, again)
+
+
+def _merged(report: dict, isolated: dict, cells: list[str]) -> dict:
+    """``report`` with the results of ``cells`` taken from ``isolated``."""
+    merged = dict(report)
+    merged["cells"] = {**report["cells"], **{g: isolated["cells"][g] for g in cells}}
+    merged["tests"] = [t for t in report["tests"] if t.get("grade_id") not in cells] + [
+        t for t in isolated["tests"] if t.get("grade_id") in cells
+    ]
+    merged["rounds"] = {
+        seed: {**round_cells, **{g: isolated["rounds"][seed][g] for g in cells}}
+        for seed, round_cells in report.get("rounds", {}).items()
+    }
+    merged["exitstatus"] = max(report["exitstatus"], isolated["exitstatus"])
+    merged["log"] = report["log"] + "\n--- the isolated run ---\n" + isolated["log"]
+    return merged
+
+
+def _graded(
+    argv: list[str], root: Path, timeout: float, memory_bytes, only: list[str] | None = None
+) -> dict:
+    """One pytest session of the graders with ``argv``; its checked report.
+    ``only``: the graded cells it was asked to run (the others have no
+    result)."""
     with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as tmp:
         report_path = Path(tmp) / "report.json"
-        argv = [
-            str(graders),
-            "--submission", str(Path(notebook).resolve()),
-            "--grade-report", str(report_path),
-            "--course-root", str(root),
-            "--rootdir", str(root),
-            "-q", "-p", "no:cacheprovider",
-        ]  # fmt: skip
-        if seed is not None:
-            argv += ["--grading-seed", str(seed)]
-        if seeds:
-            # every check once per seed, in this one process (see the plugin)
-            argv += ["--grading-seeds", ",".join(str(int(s)) for s in seeds)]
+        argv = [*argv, "--grade-report", str(report_path)]
         from dlcourse.graders_zygote import take_spare
 
         spare = take_spare()
@@ -145,14 +198,15 @@ def run_hidden_graders(
             }
     report["exitstatus"] = returncode  # the process's, whatever the report says
     report["log"] = log
-    problem = graders_problem(report)
+    problem = graders_problem(report, only)
     if problem:
         report["error"] = f"{GRADERS_FAILED}: {problem}"
     return report
 
 
-def graders_problem(report: dict) -> str | None:
-    """Why ``report`` cannot be trusted to score a notebook (None: it can).
+def graders_problem(report: dict, only: list[str] | None = None) -> str | None:
+    """Why ``report`` cannot be trusted to score a notebook (None: it can);
+    ``only``: the graded cells the graders were asked to run.
 
     These are the course's failures, never the student's: the student's
     code runs in sandboxes and cannot make pytest stop, skip collecting a
@@ -172,7 +226,13 @@ def graders_problem(report: dict) -> str | None:
     cells = report.get("cells")
     if not isinstance(cells, dict) or not cells:
         return "the grade report has no graded cells"
-    unchecked = sorted(g for g, c in cells.items() if not c or c.get("fraction") is None)
+    unchecked = sorted(
+        g
+        for g, c in cells.items()
+        if (only is None or g in only) and (not c or c.get("fraction") is None)
+    )
+    if only is not None:
+        unchecked += sorted(set(only) - set(cells))
     if unchecked:
         return f"no hidden check ran for the graded cells {', '.join(unchecked)}"
     return None

@@ -73,6 +73,19 @@ def pytest_addoption(parser):
         "before its checks (default: $DLCOURSE_PROGRAM_TIME_LIMIT, else 120)",
     )
     group.addoption(
+        "--real-run-files",
+        default=None,
+        help="the submission notebook is nbgrader's executed run of it and this folder holds "
+        "the files that run wrote (none submitted beside it): checks of what the whole "
+        "notebook produced judge that run instead of running an isolated notebook; the "
+        "report's executed_cells names the cells so judged",
+    )
+    group.addoption(
+        "--only-cells",
+        default=None,
+        help="comma-separated graded cells: run only their checks",
+    )
+    group.addoption(
         "--course-root",
         default=None,
         help="course folder (default: the folder that holds graders/)",
@@ -219,6 +232,7 @@ class GradingSession:
 
     def _execute(self, root: Path, assignment: str):
         from dlcourse.execution import (
+            ExecutedNotebook,
             execute_notebook,
             execution_key,
             isolated_notebook,
@@ -227,6 +241,13 @@ class GradingSession:
         )
         from dlcourse.submission import read_notebook_json
 
+        real_files = self.config.getoption("--real-run-files")
+        if real_files:
+            # nbgrader's own run of the submission: its notebook (outputs
+            # included) is the submission, its files are what it wrote
+            self.student()
+            notebook = read_notebook_json(self.config.getoption("--submission"))
+            return ExecutedNotebook(notebook=notebook, folder=Path(real_files))
         reference = self.reference(root, assignment)
         own = {
             a
@@ -429,6 +450,16 @@ def pytest_collection_modifyitems(session, config, items):
     state = getattr(config, "_dlcourse", None)
     if state is None:
         return
+    only = config.getoption("--only-cells")
+    if only:
+        wanted = set(only.split(","))
+
+        def chosen(item):
+            marker = item.get_closest_marker(MARKER)
+            return marker is not None and marker.args[0] in wanted
+
+        config.hook.pytest_deselected(items=[i for i in items if not chosen(i)])
+        items[:] = [i for i in items if chosen(i)]
     for item in items:
         marker = item.get_closest_marker(MARKER)
         if marker is not None and "executed_notebook" in getattr(item, "fixturenames", ()):
@@ -534,6 +565,10 @@ def pytest_sessionfinish(session, exitstatus):
             str(seed): cell_scores([r for r in state.results if r.get("seed") == seed], graded)
             for seed in state.round_seeds
         },
+        # graded cells whose checks judged a whole run of the notebook, and
+        # which run: nbgrader's ("real") or the graders' isolated one
+        "executed_cells": sorted(state.execution_cells),
+        "run": "real" if session.config.getoption("--real-run-files") else "isolated",
         "python": sys.version.split()[0],
         "pid": os.getpid(),
     }

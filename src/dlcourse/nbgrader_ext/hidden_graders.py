@@ -89,6 +89,13 @@ class HiddenGraders(NbGraderPreprocessor):
         "torch reserves a few GiB of virtual memory, so keep this generous.",
     ).tag(config=True)
 
+    judge_real_run = Bool(
+        True,
+        help="Checks of what the whole notebook produced judge nbgrader's own run first "
+        "and run the graders' isolated notebook only for the cells that run fails "
+        "(off: always the isolated run).",
+    ).tag(config=True)
+
     def _root(self) -> Path:
         if self.course_root:
             return Path(self.course_root).resolve()
@@ -198,8 +205,29 @@ class HiddenGraders(NbGraderPreprocessor):
                 self.timeout,
                 graders_dir=self.graders_dir,
                 memory_bytes=self.memory_bytes or None,
+                real_run_files=self.real_run_files(resources, Path(tmp) / "produced"),
             )
         return report
+
+    def real_run_files(self, resources, target: Path) -> Path | None:
+        """A folder holding copies of the files nbgrader's run of this
+        notebook wrote (SandboxedExecute lists them; nothing submitted beside
+        the notebook is among them), so that the graders judge that run
+        before running the notebook again; None when there is no such run."""
+        from dlcourse.nbgrader_ext.sandboxed_kernel import PRODUCED
+        from dlcourse.sandbox.harvest import harvest
+
+        produced = resources.get(PRODUCED)
+        folder = resources.get("metadata", {}).get("path")
+        if not self.judge_real_run or produced is None or not folder:
+            return None
+        target.mkdir()
+        copied = harvest(
+            folder, target, skip=tuple(n for n in os.listdir(folder) if n.endswith(".ipynb"))
+        )
+        for rel in set(copied.copied) - set(produced):
+            (target / rel).unlink()
+        return target
 
     def apply(self, nb, report: dict) -> list[str]:
         """Write each graded cell's hidden result into it; returns the

@@ -33,10 +33,14 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from dlcourse.sandbox.harvest import harvest
+from dlcourse.sandbox.harvest import file_digest, harvest
 from dlcourse.sandbox.kernel import KERNEL_LIMITS, SandboxedKernelManager
 
-__all__ = ["KERNEL_LIMITS", "SandboxedExecute", "SandboxedKernelManager"]
+__all__ = ["KERNEL_LIMITS", "PRODUCED", "SandboxedExecute", "SandboxedKernelManager"]
+
+# resources key: relative paths of the files the notebook's run wrote (new,
+# or changed from what was submitted), in nbgrader's folder
+PRODUCED = "dlcourse_produced"
 
 KERNEL_DIED = (
     "the kernel died while running this cell (os._exit, a crash or a resource limit); "
@@ -83,6 +87,7 @@ class SandboxedExecute(Execute):
             seeded = harvest(folder, scratch)
             for note in seeded.dropped:
                 self.log.warning("not kept: %s", note)
+            before = {rel: file_digest(os.path.join(folder, rel)) for rel in seeded.copied}
             resources["metadata"]["path"] = scratch
             nb, resources = super().preprocess(nb, resources, km)
             # notebooks are nbgrader's to write: a run never replaces one (in
@@ -91,6 +96,13 @@ class SandboxedExecute(Execute):
             kept = harvest(scratch, folder, skip=notebooks)
             for note in kept.dropped:
                 self.log.warning("not kept: %s", note)
+            # what this run wrote, as opposed to what was submitted beside the
+            # notebook and left as it was (read by HiddenGraders)
+            resources[PRODUCED] = [
+                rel
+                for rel in kept.copied
+                if rel not in before or file_digest(os.path.join(folder, rel)) != before[rel]
+            ]
             return nb, resources
         finally:
             resources["metadata"]["path"] = folder

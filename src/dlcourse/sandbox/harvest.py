@@ -236,3 +236,25 @@ def _copy(fd, out, name, info, result, rel, max_file) -> None:
         return
     result.total_bytes += written
     result.copied.append(rel)
+
+
+def file_digest(path: str | Path) -> str | None:
+    """SHA-256 of a regular file's bytes, opened without following a link
+    (None for anything else or an unreadable file)."""
+    import hashlib
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)

@@ -4,6 +4,7 @@ from this folder; see README.md)."""
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader import __file__ as _nbgrader_init
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -19,6 +20,7 @@ from dlcourse.nbgrader_ext.dedup import DeduplicateIdsSafely
 from dlcourse.nbgrader_ext.feedback import StripHiddenFeedback
 from dlcourse.nbgrader_ext.hidden_graders import HiddenGraders
 from dlcourse.nbgrader_ext.needs_review import SaveAutoGradesForReview
+from dlcourse.nbgrader_ext.offline_math import FEEDBACK_FILTERS, TEMPLATE, TEMPLATES_DIR
 from dlcourse.nbgrader_ext.output_cap import CapOutputBytes
 from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
 from dlcourse.nbgrader_ext.sanitize import FILTERS as SANITIZING_FILTERS
@@ -90,6 +92,20 @@ c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenFeedback, CSSHTMLHeade
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = SANITIZING_FILTERS
 c.HTMLExporter.preprocessors = [SanitizeOutputs]
+# The feedback page is opened by the student, on their own machine, possibly
+# offline: MathJax is written into the page (no CDN), behind a
+# Content-Security-Policy that lets only MathJax run, and scores read 3.69 / 4
+# (not 3.6923, 4.0). Template "dlcourse_feedback" is nbgrader's "feedback" with
+# its MathJax macro replaced; see dlcourse/nbgrader_ext/offline_math.py. Set
+# for the exporter GenerateFeedback makes (its child), so the formgrader's
+# pages keep their own template and filters.
+c.GenerateFeedback.HTMLExporter.template_name = TEMPLATE
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [
+    TEMPLATES_DIR,
+    # where nbgrader's own "feedback" template lives (GenerateFeedback's default)
+    os.path.join(os.path.dirname(_nbgrader_init), "server_extensions", "formgrader", "templates"),
+]
+c.GenerateFeedback.HTMLExporter.filters = {**SANITIZING_FILTERS, **FEEDBACK_FILTERS}
 
 # Students see a stub that fails clearly until they write their code.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -179,6 +179,23 @@ def test_feedback_hides_graders_solutions_and_tracebacks(graded_course):
         assert not leaked, f"{student}: grader code in feedback: {leaked[:3]}"
 
 
+def test_feedback_reads_well_offline(graded_course):
+    import html as htmllib
+
+    root, _ = graded_course
+    page = (root / "feedback" / "demo_grace" / A / f"{A}.html").read_text()
+    text = htmllib.unescape(re.sub(r"<script>.*?</script>", "", page, flags=re.S))
+    # the per-check list names each input of a parametrised check
+    for name in ("identity", "relu", "sigmoid", "tanh"):
+        assert re.search(rf"ok +The activation's values match .*\[{name}\]", text), name
+    # scores as people write them: 2 decimals at most, no trailing zeros
+    scores = re.findall(r"Score: [^<()]*|Hidden checks for \w+: [^(]*", text)
+    assert len(scores) > 10 and re.search(r"Hidden checks for test_activations: 3\.69 / 4 ", text)
+    assert not [s for s in scores if re.search(r"\d\.\d{3,}|\d\.0\b", s)], scores
+    # MathJax is in the page, nothing comes from a CDN
+    assert "Content-Security-Policy" in page and "cdnjs" not in page
+
+
 def _html_escape(line: str) -> str:
     import html
 
@@ -277,6 +294,9 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # offline, as a student may open the page: no host name resolves
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--virtual-time-budget=2000",
     "--enable-logging=stderr",
     "--v=0",
 ]
@@ -320,8 +340,12 @@ def test_feedback_page_in_a_real_browser(graded_course, tmp_path, student):
     page = root / "feedback" / student / A / f"{A}.html"
     dom, errors = _browse(page, tmp_path, "--dump-dom")
     assert not errors, errors
-    expected = {"demo_ada": "Score: 22.0 / 27.0", "demo_blank": "Score: 0.0 / 27.0"}[student]
+    expected = {"demo_ada": "Score: 22 / 27", "demo_blank": "Score: 0 / 27"}[student]
     assert expected in dom
+    # the notebook's formulas, rendered by the MathJax inside the page
+    shown = re.sub(r"<script>.*?</script>", "", dom, flags=re.S)
+    assert shown.count('<mjx-container class="MathJax" jax="SVG"') >= 17
+    assert "$\\sigma'(z) = " not in shown and "$e^0 = 1$" not in shown
     assert "Hidden checks for test_linear" in dom
     if student == "demo_blank":
         assert "FAILED W has shape (d_in, d_out)" in dom and "NotImplementedError" in dom

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import io
 import os
 import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
+from bs4 import BeautifulSoup
 from course import ROOT
 from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -320,13 +323,15 @@ def _assert_safe_and_honest(page: str, png: str) -> None:
 
 
 class GradesOfTheNotebook(NbGraderPreprocessor):
-    """Stands in for GetGrades, which reads the scores from the gradebook."""
+    """Stands in for GetGrades, which reads the scores from the gradebook
+    (here: ``resources["scores"]``, the notebook's and each code cell's)."""
 
     def preprocess(self, nb, resources):
-        resources["nbgrader"].update(score=1.5, max_score=4.0, late_penalty=0)
+        total, cell_score = resources.pop("scores")
+        resources["nbgrader"].update(score=total, max_score=4.0, late_penalty=0)
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade"):
-                cell.metadata.nbgrader["score"] = 1.5 if cell.cell_type == "code" else 0
+                cell.metadata.nbgrader["score"] = cell_score if cell.cell_type == "code" else 0
         return nb, resources
 
 
@@ -336,7 +341,7 @@ def course_config():
     return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
 
 
-def _feedback_page(course_config, nb) -> str:
+def _feedback_page(course_config, nb, score: float = 1.5, cell_score: float = 1.5) -> str:
     from nbgrader.converters import GenerateFeedback
 
     # what GenerateFeedback.start does, without a course folder and gradebook:
@@ -346,9 +351,12 @@ def _feedback_page(course_config, nb) -> str:
     assert GetGrades in converter.preprocessors
     for pp in converter.preprocessors:
         exporter.register_preprocessor(GradesOfTheNotebook if pp is GetGrades else pp)
-    resources = {"nbgrader": {"notebook": "01_answer", "assignment": "a", "student": "s"}}
+    resources = {
+        "nbgrader": {"notebook": "01_answer", "assignment": "a", "student": "s"},
+        "scores": (score, cell_score),
+    }
     page, _ = exporter.from_notebook_node(nb, resources=resources)
-    assert "(Score: 1.5 / 4.0)" in page  # the feedback template
+    assert "<h4>01_answer (Score: " in page  # the feedback template
     return page
 
 
@@ -360,7 +368,8 @@ def test_feedback_page_is_inert_and_honest(course_config):
     nb.cells[1].execution_count = "<img src=x onerror=pwned_9()>"
     page = _feedback_page(course_config, nb)
     _assert_safe_and_honest(page, png)
-    assert "Score: 1.5 / 2.0" in page  # the graded cell's panel
+    assert "(Score: 1.5 / 4)" in page  # scores as people write them
+    assert "Score: 1.5 / 2 " in page  # the graded cell's panel
     # the feedback page's body has no script of its own: all of it is checked
     assert not live(page), live(page)
     assert not re.search(r"<[^>]*pwned_", page)
@@ -411,22 +420,126 @@ def test_markdown_that_cannot_render_is_shown_as_text(course_config):
     assert "![x](attachment:missing.png) &lt;b&gt;kept&lt;/b&gt;" in page
 
 
-def test_no_script_runs_in_a_browser(course_config, tmp_path):
+def _chromium() -> str:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: scripts/install.sh installs Debian's chromium")
         pytest.skip("chromium is not installed")
-    page = tmp_path / "feedback.html"
-    page.write_text(_feedback_page(course_config, _notebook(_png())))
-    proc = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    return browser
+
+
+def _open_offline(page: Path, profile: Path) -> subprocess.CompletedProcess:
+    """Chromium, headless and with no network (every host name fails to
+    resolve), opens ``page`` from disk as a student would; stdout is the DOM
+    once scripts have run, stderr the console."""
+    return subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--enable-logging=stderr", "--v=0",
+         f"--user-data-dir={profile}", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+
+
+FORMULAS = ["$x^* = 0$", "$f'(x) = 2x$", "$a<b$", "$$\\sum_i x_i^2 \\le 1$$"]
+
+
+# TeX is a language MathJax interprets in the page: what it could turn into a
+# link, an id, a class, a style or a file to fetch
+HOSTILE_TEX = (
+    "$\\href{javascript:pwned_href()}{a}$ $\\require{pwnedext}b$ "
+    "$\\cssId{init_mathjax}{c}$ $\\class{modal}{d}$ $\\style{background:url(x)}{e}$ "
+    "$\\unicode[Arial]{x41}$ $\\color{url(https://evil.example/x)}{f}$ "
+    "$\\colorbox{url(https://evil.example/y)}{g}$ $\\bbox[url(https://evil.example/z)]{h}$ "
+    "$\\bbox[5px,border:1px solid red;background:url(https://evil.example/w)]{i}$ "
+    "$\\color{red}{ok}$ $\\color[RGB]{0,128,0}{ok}$"
+)
+
+
+def test_no_script_runs_in_a_browser_and_math_renders_offline(course_config, tmp_path):
+    nb = _notebook(_png())
+    nb.cells.append(new_markdown_cell(HOSTILE_TEX))
+    page = tmp_path / "feedback.html"
+    page.write_text(_feedback_page(course_config, nb))
+    proc = _open_offline(page, tmp_path / "profile")
     # every payload calls an undefined pwned_N(): one that ran is an Uncaught ReferenceError
     ran = [line for line in proc.stderr.splitlines() if "pwned_" in line]
     assert not ran, ran
-    assert "My answer" in proc.stdout
+    soup = BeautifulSoup(proc.stdout, "html.parser")
+    for script in soup.find_all("script"):
+        script.decompose()  # MathJax's own code names what it makes
+    assert "My answer" in soup.get_text()
+    answer, *_, hostile = soup.select(".text_cell_render")
+    # MathJax ran from the page itself: each formula became an SVG, no TeX is left
+    rendered = answer.find_all("mjx-container", attrs={"jax": "SVG"})
+    assert len(rendered) == len(FORMULAS), (len(rendered), proc.stderr[-2000:])
+    assert all(box.find("svg") is not None for box in rendered)
+    assert [box.get("display") for box in rendered].count("true") == 1  # the $$...$$ one
+    for tex in FORMULAS:
+        assert tex not in answer.get_text(), tex
+    assert not answer.select("[data-mjx-error], merror")  # no TeX error box
+    # the hostile TeX is typeset (or shown as an error) with nothing live in it
+    assert len(hostile.find_all("mjx-container")) == HOSTILE_TEX.count("$") // 2
+    made = str(hostile)
+    assert not hostile.select("[href], [id=init_mathjax], .modal, [style*=url]"), made
+    links = [tag.get("xlink:href") for tag in hostile.find_all(attrs={"xlink:href": True})]
+    assert links and all(link.startswith("#MJX-") for link in links), links  # its own glyphs
+    assert not [v for t in hostile.find_all(True) for v in t.attrs.values() if "javascript" in v]
+    # honest colours are kept
+    assert 'fill="red"' in made and 'fill="#008000"' in made
+    # and nothing was even attempted: \color{url(...)} would be an SVG
+    # fill="url(...)" that the browser requests (the page's policy would block it)
+    fetched = [line for line in proc.stderr.splitlines() if "pwnedext" in line or "evil" in line]
+    assert not fetched, fetched
+
+
+def test_the_page_policy_stops_script_the_sanitiser_would_miss(course_config, tmp_path):
+    # defence in depth: markup that got past the sanitiser (planted here after
+    # rendering) still cannot run, and the page still cannot reach the network
+    html = _feedback_page(course_config, _notebook(_png()))
+    planted = (
+        '<script>pwned_planted()</script><img src="x" onerror="pwned_handler()">'
+        '<img src="https://evil.example/beacon.png">'
+    )
+    head, body = html.split("<body>", 1)
+    page = tmp_path / "planted.html"
+    page.write_text(f"{head}<body>{planted}{body}")
+    proc = _open_offline(page, tmp_path / "profile")
+    ran = [line for line in proc.stderr.splitlines() if "pwned_" in line and "Uncaught" in line]
+    assert not ran, ran
+    blocked = [line for line in proc.stderr.splitlines() if "Content Security Policy" in line]
+    assert any("inline script" in line for line in blocked), proc.stderr[-3000:]
+    assert any("evil.example" in line for line in blocked), proc.stderr[-3000:]
+    assert "<mjx-container" in proc.stdout  # while MathJax, allowed by hash, runs
+
+
+def test_the_feedback_page_brings_its_own_mathjax(course_config):
+    from dlcourse.nbgrader_ext.offline_math import MATHJAX_VERSION
+
+    page = _feedback_page(course_config, new_notebook(cells=[new_markdown_cell("$x$")]))
+    soup = BeautifulSoup(page, "html.parser")
+    scripts = soup.find_all("script")
+    # the configuration and MathJax 3 (with ui/safe), inline, both in <head>
+    assert len(scripts) == 2 and all(s.find_parent("head") for s in scripts)
+    assert not any(s.get("src") for s in scripts)
+    assert "window.MathJax" in scripts[0].string and MATHJAX_VERSION in scripts[1].string
+    assert "cdnjs" not in page and "cdn.jsdelivr" not in page.split("<script>", 1)[0]
+    # the policy allows exactly these two scripts, and nothing from anywhere
+    policy = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
+    hashes = re.findall(r"'sha256-([^']+)'", policy)
+    assert sorted(hashes) == sorted(
+        base64.b64encode(hashlib.sha256(s.string.encode()).digest()).decode() for s in scripts
+    )
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy.split("style-src")[0]
+    # the policy comes before anything a student wrote
+    assert page.index("Content-Security-Policy") < page.index("<body")
+
+
+def test_feedback_scores_are_written_as_people_write_them(course_config):
+    nb = _notebook(_png())
+    nb.cells[1].metadata.nbgrader["points"] = 4
+    page = _feedback_page(course_config, nb, score=3.6923, cell_score=3.6923)
+    assert "(Score: 3.69 / 4)" in page and "Score: 3.69 / 4 " in page
+    assert "Test cell</a> (Score: 3.69 / 4)" in page
+    assert not re.search(r"\d\.\d{3,}|\d\.0\b", " ".join(re.findall(r"Score:[^<]*", page)))

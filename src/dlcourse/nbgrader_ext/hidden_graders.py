@@ -9,7 +9,8 @@ in it), and replaces every graded cell's outputs with
 1. a stdout stream: the per-check report (what passed, and for each failure
    one sentence naming the function, the quantity, the error, the tolerance);
 2. an ``execute_result`` whose text is the score as a plain float in
-   [0, points], which nbgrader's ``SaveAutoGrades`` reads as partial credit.
+   [0, points], which nbgrader's ``SaveAutoGrades`` reads as partial credit
+   (exact), with an HTML rendering of it rounded for the feedback page.
 
 Nothing is ever written to a cell's stderr (nbgrader scores a cell with any
 stderr output 0).
@@ -37,7 +38,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Int, Unicode
 
 from dlcourse.grading import DEFAULT_MEMORY_BYTES, GRADERS_FAILED, run_hidden_graders
-from dlcourse.nbgrader_ext.report import format_cell_report
+from dlcourse.nbgrader_ext.report import format_cell_report, format_score
 
 # resources key: grade_ids whose hidden checks did not all run
 NEEDS_REVIEW = "dlcourse_needs_review"
@@ -267,7 +268,12 @@ class HiddenGraders(NbGraderPreprocessor):
                 nbformat.v4.new_output("stream", name="stdout", text=text),
                 nbformat.v4.new_output(
                     "execute_result",
-                    data={"text/plain": repr(float(round(score, 4)))},
+                    data={
+                        # read by nbgrader as the cell's partial credit: exact
+                        "text/plain": repr(float(round(score, 4))),
+                        # what the feedback page shows instead (3.69, not 3.6923)
+                        "text/html": f"<pre>{format_score(score)}</pre>",
+                    },
                     execution_count=cell.get("execution_count"),
                 ),
             ]

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import math
+
 # what a student reads where a grader could not run (its exception and
 # traceback go to the instructor only)
 NOT_RUN = (
     "the course's graders could not run this check (not a mistake of yours); "
     "your instructor has been told and will grade this cell by hand"
 )
+
+
+def format_score(value, digits: int = 2) -> str:
+    """A score as a person reads it: rounded to ``digits`` decimals, trailing
+    zeros dropped (3.6923 -> "3.69", 4.0 -> "4", 3.5 -> "3.5", -0.001 -> "0").
+
+    For text only: files a program reads (the gradebook, the graders' JSON
+    report, the execute_result nbgrader reads as partial credit, batch.json,
+    the CSV exports) keep the exact value."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return str(number)
+    text = f"{round(number, digits):.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def format_cell_report(grade_id: str, result: dict, score: float, points: float) -> str:
@@ -20,7 +41,7 @@ def format_cell_report(grade_id: str, result: dict, score: float, points: float)
     counted = f"{passed} of {len(checks) - not_run} checks passed"
     if not_run:
         counted += f"; {not_run} could not be run"
-    score_text = f"{score:g} / {points:g} points"
+    score_text = f"{format_score(score)} / {format_score(points)} points"
     if not_run:
         score_text = f"provisionally {score_text}"
     lines = [f"Hidden checks for {grade_id}: {score_text} ({counted})"]

@@ -13,6 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from dlcourse.nbgrader_ext.report import format_score
+
 
 def report_path(root: Path, assignment: str, student: str, notebook: str) -> Path:
     return Path(root) / "reports" / assignment / student / f"{notebook}.json"
@@ -55,6 +57,7 @@ def checks_not_run(report: dict | None, grade_id: str) -> str:
     return (
         f"the hidden graders could not run {len(errors)} of its checks "
         f"({first.get('check')}: {first.get('message')}); provisional score "
-        f"{cell.get('score')} of {cell.get('points')} from the checks that ran; "
+        f"{format_score(cell.get('score'))} of {format_score(cell.get('points'))} "
+        "from the checks that ran; "
         "flagged for manual grading"
     )[:600]

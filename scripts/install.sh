@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the course needs into ./.venv (idempotent, quick when
 # already done): the pinned grading environment from constraints.txt, this
-# library in editable mode, and, where apt and root are available, the
-# Debian FashionMNIST package.
+# library in editable mode with the PostgreSQL driver, and, where apt and root
+# are available, Debian's FashionMNIST package, Chromium and PostgreSQL (the
+# server the gradebook tests start).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,20 +16,23 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # torch comes pinned (constraints.txt): a range would pull a multi-GB CUDA build
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    -c constraints.txt -e ".[grading,dev]" 2>&1 | grep -v "is ignored: it is neither" || true
-.venv/bin/python -c "import dlcourse, nbgrader, torch" 
+    -c constraints.txt -e ".[grading,dev,postgres]" 2>&1 | grep -v "is ignored: it is neither" || true
+.venv/bin/python -c "import dlcourse, nbgrader, torch, psycopg"
 
-# Debian packages: the FashionMNIST files (assignment 05) and Chromium (the
-# browser test of the feedback pages)
+# Debian packages: the FashionMNIST files (assignment 05), Chromium (the
+# browser test of the feedback pages) and PostgreSQL's server (the tests of a
+# PostgreSQL gradebook start one of their own; the package's own cluster is
+# not used)
 missing=()
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
         (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
             || echo "note: could not install ${missing[*]}"
     else
-        echo "note: run 'sudo apt-get install ${missing[*]}' (FashionMNIST data, browser tests)"
+        echo "note: run 'sudo apt-get install ${missing[*]}' (FashionMNIST data, browser tests, PostgreSQL)"
     fi
 fi
 echo "installed: $(.venv/bin/python -c 'import torch, nbgrader, numpy; print(f"torch {torch.__version__}, nbgrader {nbgrader.__version__}, numpy {numpy.__version__}")')"

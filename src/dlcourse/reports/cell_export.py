@@ -34,14 +34,15 @@ def _submitted(root: Path, assignment: str) -> set[str]:
     return {p.parent.name for p in (root / "submitted").glob(f"*/{assignment}") if p.is_dir()}
 
 
-def cell_rows(root: Path, assignment: str) -> list[dict]:
-    """One dict per (student, graded cell) with the COLUMNS keys."""
+def cell_rows(root: Path, assignment: str, db_url: str | None = None) -> list[dict]:
+    """One dict per (student, graded cell) with the COLUMNS keys, from the
+    gradebook at ``db_url`` (default: gradebook.db in ``root``)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     root = Path(root)
     has_graders = (root / "graders" / assignment).is_dir()
     rows: list[dict] = []
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(db_url or "sqlite:///" + str(root / "gradebook.db")) as gb:
         source = gb.find_assignment(assignment)
         cells = [(nb.name, cell) for nb in source.notebooks for cell in nb.grade_cells]
         students = sorted({s.id for s in gb.students} | _submitted(root, assignment))

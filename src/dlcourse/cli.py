@@ -11,6 +11,7 @@
     dlcourse gradescope-export A        results.json for every autograded submission
     dlcourse batch ASSIGNMENT           grade a whole class: pre-flight, workers, resume
     dlcourse demo                       all of the above on the bundled demo
+    dlcourse student-kit [--out DIR]    the wheel and requirements students install
 
 Importing this module imports neither nbgrader nor torch: nbgrader runs as a
 subprocess (the stock command, reading ``nbgrader_config.py``), and the
@@ -171,6 +172,7 @@ def batch(root: Path, args) -> int:
             students=args.students,
             extra_args=args.nbgrader_args,
             check_reference=not args.skip_preflight,
+            db_url=args.db_url,
         )
     except PreflightError as exc:
         print(f"pre-flight failed: {exc}")
@@ -243,6 +245,18 @@ def demo(root: Path) -> None:
     print(f"course summary written to {write_summary(root).relative_to(root)}")
 
 
+def student_kit(root: Path, out: Path | None = None) -> None:
+    from dlcourse.student_kit import KitError, build_student_kit
+
+    try:
+        kit = build_student_kit(root, (out or root / "student-kit").resolve())
+    except KitError as error:
+        raise SystemExit(f"student kit: {error}") from None
+    size = kit.wheel.stat().st_size / 1024
+    print(f"{kit.wheel} ({size:.0f} KiB)\n{kit.requirements}")
+    print(f"students: pip install {kit.wheel.name} -r requirements.txt")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="dlcourse", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -293,11 +307,22 @@ def main(argv: list[str] | None = None) -> None:
         help="do not check the graders' files nor grade the reference and blank release first",
     )
     p.add_argument(
+        "--db-url",
+        default=None,
+        help="the gradebook, e.g. postgresql:///gradebook?host=/var/run/postgresql "
+        "(default: CourseDirectory.db_url of nbgrader_config.py, else gradebook.db)",
+    )
+    p.add_argument(
         "nbgrader_args",
         nargs="*",
         help="extra nbgrader options after --, e.g. -- --Execute.timeout=30",
     )
     sub.add_parser("demo", help="release, autograde the demo submissions, print scores, feedback")
+    p = sub.add_parser(
+        "student-kit",
+        help="the wheel (gradcheck, data loader) and pinned requirements.txt students install",
+    )
+    p.add_argument("--out", type=Path, help="folder to write them to (default: student-kit/)")
     args = parser.parse_args(argv)
     root = course_root()
     if args.command == "release":
@@ -327,6 +352,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(batch(root, args))
     elif args.command == "demo":
         demo(root)
+    elif args.command == "student-kit":
+        student_kit(root, args.out)
 
 
 if __name__ == "__main__":

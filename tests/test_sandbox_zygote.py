@@ -5,6 +5,7 @@ zygote-forked sandboxes: the ``sandbox_start`` fixture in conftest.py.)"""
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -132,8 +133,10 @@ def test_a_dead_zygote_ends_its_children_and_costs_no_grade():
         while box.alive and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not box.alive  # died with it (PR_SET_PDEATHSIG)
-        with pytest.raises(StudentError):
+        # the machine's failure, never the student's: "could not be graded"
+        with pytest.raises(StudentError) as caught:
             box.get("x")
+        assert caught.value.kind == "infrastructure"
         # the next start finds the zygote gone and starts the sandbox anew
         box.run([Cell("answer", "x = 2")])
         assert box.get("x") == 2
@@ -154,3 +157,17 @@ def test_only_the_slow_imports_a_notebook_makes_are_preloaded(tmp_path):
     # 03 forbids torch (its setup cell sets sys.modules["torch"] = None)
     assert preload("03_backprop") == []
     assert preload("01_gradients") == []
+
+
+def test_a_zygote_dying_during_a_call_is_the_machine_s_failure():
+    zygote = Zygote(worker_environment())
+    zygote.start()
+    try:
+        with Sandbox(zygote=zygote, call_timeout=30) as box:
+            threading.Timer(1.0, os.kill, (zygote.proc.pid, signal.SIGKILL)).start()
+            with pytest.raises(StudentError) as caught:
+                box.run([Cell("answer", "import time\ntime.sleep(20)")])
+            assert caught.value.kind == "infrastructure", caught.value
+            assert "could not be graded" in str(caught.value)
+    finally:
+        zygote.close()

@@ -206,9 +206,27 @@ class HiddenGraders(NbGraderPreprocessor):
                 self.timeout,
                 graders_dir=self.graders_dir,
                 memory_bytes=self.memory_bytes or None,
-                real_run_files=self.real_run_files(resources, Path(tmp) / "produced"),
+                real_run_files=self.judged_run_files(resources, Path(tmp) / "produced"),
             )
         return report
+
+    def judged_run_files(self, resources, target: Path) -> Path | None:
+        """:meth:`real_run_files`, unless files were submitted beside the
+        notebook: nbgrader's run could read them, and a file it wrote may be
+        one of them copied or converted (weights trained elsewhere, saved
+        again under the name the graders measure), which the isolated run,
+        in an empty folder, would never have. Then None: the isolated run
+        judges what the notebook produced."""
+        from dlcourse.nbgrader_ext.sandboxed_kernel import SUBMITTED
+
+        if resources.get(SUBMITTED):
+            self.log.info(
+                "files were submitted beside the notebook (%s): the isolated run judges "
+                "what it produces",
+                ", ".join(map(repr, resources[SUBMITTED][:5])),
+            )
+            return None
+        return self.real_run_files(resources, target)
 
     def real_run_files(self, resources, target: Path) -> Path | None:
         """A folder holding copies of the files nbgrader's run of this

@@ -36,11 +36,15 @@ from traitlets import Integer
 from dlcourse.sandbox.harvest import file_digest, harvest
 from dlcourse.sandbox.kernel import KERNEL_LIMITS, SandboxedKernelManager
 
-__all__ = ["KERNEL_LIMITS", "PRODUCED", "SandboxedExecute", "SandboxedKernelManager"]
+__all__ = ["KERNEL_LIMITS", "PRODUCED", "SUBMITTED", "SandboxedExecute", "SandboxedKernelManager"]
 
 # resources key: relative paths of the files the notebook's run wrote (new,
 # or changed from what was submitted), in nbgrader's folder
 PRODUCED = "dlcourse_produced"
+# resources key: relative paths of the files the run was given beside the
+# notebook it ran (anything but that notebook): the run could read them, so
+# what it "produced" may be one of them copied or converted
+SUBMITTED = "dlcourse_submitted"
 
 KERNEL_DIED = (
     "the kernel died while running this cell (os._exit, a crash or a resource limit); "
@@ -50,6 +54,22 @@ KERNEL_HUNG = (
     "the kernel stopped answering while running this cell (too many processes, or a loop "
     "that ignores interrupts) and was stopped; the rest of the notebook was run without it"
 )
+
+
+def _submitted(copied: list[str], scratch: str, notebook: str | None) -> list[str]:
+    """Of the files a run was given (``copied``, in ``scratch``), those
+    submitted beside the notebook it runs (``notebook``: its name without
+    ``.ipynb``; None: any notebook at the top), but nbgrader's timestamp.txt,
+    a date nbgrader parses (too small to carry anything)."""
+
+    def beside(rel: str) -> bool:
+        if rel == "timestamp.txt":
+            return os.path.getsize(os.path.join(scratch, rel)) > 64
+        if notebook is None:
+            return not (rel.endswith(".ipynb") and "/" not in rel)
+        return rel != f"{notebook}.ipynb"
+
+    return [rel for rel in copied if beside(rel)]
 
 
 class SandboxedExecute(Execute):
@@ -88,6 +108,7 @@ class SandboxedExecute(Execute):
             for note in seeded.dropped:
                 self.log.warning("not kept: %s", note)
             before = {rel: file_digest(os.path.join(folder, rel)) for rel in seeded.copied}
+            resources[SUBMITTED] = _submitted(seeded.copied, scratch, resources.get("unique_key"))
             resources["metadata"]["path"] = scratch
             nb, resources = super().preprocess(nb, resources, km)
             # notebooks are nbgrader's to write: a run never replaces one (in

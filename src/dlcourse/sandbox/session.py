@@ -280,6 +280,13 @@ class Sandbox:
             raise self._broken(doing, "an answer was cut off") from None
         except EOFError:
             code = self.proc.wait() if self.proc else None
+            if getattr(self.proc, "zygote_died", False):
+                self.close()
+                raise StudentError(
+                    f"the grading machine stopped the sandbox while {doing} (the process "
+                    "it was forked from ended); this check could not be graded",
+                    "infrastructure",
+                ) from None
             self.close()
             raise StudentError(
                 f"the student's process ended while {doing} ({self._exit_reason(code)})",
@@ -332,6 +339,12 @@ class Sandbox:
         "exception" when the student's code raised, "timeout", "crash", or
         "channel" when anything else came back."""
         if not self.alive:
+            if getattr(self.proc, "zygote_died", False):
+                raise StudentError(
+                    f"the grading machine stopped the sandbox before {doing} (the process it "
+                    "was forked from ended); this check could not be graded",
+                    "infrastructure",
+                )
             raise StudentError(f"the student's process is not running (while {doing})", "crash")
         self._last_id += 1
         ident = self._last_id

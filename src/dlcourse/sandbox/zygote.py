@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import json
 import logging
 import os
@@ -85,6 +86,9 @@ class ForkedProcess:
         self.stdin = stdin
         self.stdout = stdout
         self.returncode: int | None = None
+        # the zygote ended without reporting this child's end: the child died
+        # with it (the machine's doing, never the student's)
+        self.zygote_died = False
         self._status = status_fd
 
     def _collect(self, timeout: float | None) -> None:
@@ -104,6 +108,7 @@ class ForkedProcess:
             self.returncode = os.waitstatus_to_exitcode(STATUS.unpack(data)[0])
         else:
             self.returncode = -signal.SIGKILL
+            self.zygote_died = True
 
     def poll(self) -> int | None:
         self._collect(0)
@@ -125,6 +130,11 @@ class ZygoteError(OSError):
     """The zygote could not fork a sandbox: start one the plain way."""
 
 
+# zygotes retired after a failure (see Zygote._retire), kept here so that
+# their sockets stay open: each ends with the grader's process
+_RETIRED: list = []
+
+
 class Zygote:
     """The grader's handle on one zygote process. ``env``: the environment
     every sandbox it forks gets (that of :meth:`Sandbox.start`);
@@ -137,6 +147,7 @@ class Zygote:
         self.proc: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
         self._ready = False
+        self._retired = False
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -164,10 +175,10 @@ class Zygote:
         self._sock = ours
 
     def _await_ready(self) -> None:
+        if self._retired or self._sock is None:
+            raise ZygoteError("the zygote is not running")
         if self._ready:
             return
-        if self._sock is None:
-            raise ZygoteError("the zygote is not running")
         ready, _, _ = select.select([self._sock], [], [], self.start_timeout)
         message = self._sock.recv(MAX_MESSAGE) if ready else b""
         if message != b"ready":
@@ -181,9 +192,15 @@ class Zygote:
         request and reply pipes. Raises ZygoteError when the zygote cannot."""
         with self._lock:
             self._await_ready()
-            request_r, request_w = os.pipe()
-            reply_r, reply_w = os.pipe()
-            status_r, status_w = os.pipe()
+            pipes: list[int] = []
+            try:
+                for _ in range(3):
+                    pipes += os.pipe()
+            except OSError:  # out of descriptors: leak none
+                for fd in pipes:
+                    os.close(fd)
+                raise
+            request_r, request_w, reply_r, reply_w, status_r, status_w = pipes
             theirs = [request_r, reply_w, stderr_fd, status_w]
             try:
                 message = json.dumps({"config": config}).encode()
@@ -191,13 +208,21 @@ class Zygote:
                     raise ZygoteError("configuration too large for the zygote")
                 try:
                     socket.send_fds(self._sock, [message], theirs)
+                except OSError as exc:
+                    if exc.errno != errno.EMSGSIZE:  # else nothing was sent
+                        self._retire()
+                    raise ZygoteError(f"the zygote failed ({exc})") from None
+                try:
                     ready, _, _ = select.select([self._sock], [], [], self.start_timeout)
                     answer = json.loads(self._sock.recv(MAX_MESSAGE) or b"{}") if ready else {}
+                    if not isinstance(answer, dict):
+                        raise ValueError("not an answer")
                 except (OSError, ValueError) as exc:
-                    self.close()
+                    self._retire()
                     raise ZygoteError(f"the zygote failed ({exc})") from None
                 if not isinstance(answer.get("pid"), int):
-                    self.close()
+                    if "error" not in answer:  # no answer in time: a late one
+                        self._retire()  # would be taken for the next request
                     raise ZygoteError(
                         f"the zygote could not fork ({answer.get('error', 'no answer')})"
                     )
@@ -212,12 +237,26 @@ class Zygote:
                 answer["pid"], open(request_w, "wb", 0), open(reply_r, "rb", 0), status_r
             )
 
+    def _retire(self) -> None:
+        """Fork nothing more from this zygote (its answers may no longer
+        match the requests) without ending it: ending it, or closing its
+        socket, would kill the sandboxes it forked that are still in use,
+        failing their checks for the machine's fault. :attr:`alive` is False
+        from now on (the grader starts another); :meth:`close` still ends it."""
+        self._retired = True
+        if self.proc is not None and self.proc.poll() is None:
+            _RETIRED.append(self)
+        else:  # dead, and its sandboxes with it: nothing to keep
+            self.close()
+
     @property
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return not self._retired and self.proc is not None and self.proc.poll() is None
 
     def close(self) -> None:
         """End the zygote; the sandboxes it forked die with it."""
+        with contextlib.suppress(ValueError):
+            _RETIRED.remove(self)
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()

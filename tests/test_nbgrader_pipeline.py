@@ -355,3 +355,18 @@ def test_feedback_page_in_a_real_browser(graded_course, tmp_path, student):
     pixels = matplotlib.image.imread(str(shot))
     assert pixels.shape[:2] == (1600, 1100)
     assert pixels.std() > 0.05, "the screenshot is blank"
+
+
+def test_the_score_table_shows_scores_as_people_write_them(graded_course):
+    from dlcourse.cli import score_table
+    from dlcourse.nbgrader_ext.report import format_score
+
+    root, _ = graded_course
+    grades = _autograded(_grades(root, "demo_grace"))
+    # a partial score with more digits than a person writes
+    long = [s for s, _ in grades.values() if s != round(s, 2)]
+    assert long, grades
+    table = score_table(root, A)
+    row = next(line for line in table.splitlines() if line.startswith("demo_grace"))
+    assert format_score(long[0]) in row.split()
+    assert all(len(n.split(".")[1]) <= 2 for n in re.findall(r"\d+\.\d+", table)), table

@@ -26,6 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dlcourse.nbgrader_ext.report import format_score
+
 
 def course_root(start: str | os.PathLike | None = None) -> Path:
     """The nearest folder, from ``start`` upwards, holding nbgrader_config.py."""
@@ -108,16 +110,16 @@ def score_table(root: Path, name: str) -> str:
             for nb in assignment.notebooks
             for cell in nb.grade_cells
         ]
-        header = ["student"] + [f"{cell} ({points:g})" for _, cell, points in cells] + ["total"]
+        header = ["student"] + [f"{cell} ({format_score(p)})" for _, cell, p in cells] + ["total"]
         for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
             row = [submission.student.id]
             total = 0.0
             for nb_name, cell, _points in cells:
                 grade = gb.find_grade(cell, nb_name, name, submission.student.id)
                 score = grade.score if not grade.needs_manual_grade else None
-                row.append("-" if score is None else f"{score:g}")
+                row.append("-" if score is None else format_score(score))
                 total += score or 0.0
-            row.append(f"{total:g}")
+            row.append(format_score(total))
             rows.append(row)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
@@ -347,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
             print(path.relative_to(root))
     elif args.command == "gradescope":
         results = gradescope(root, args.notebook.resolve(), args.assignment, args.out)
-        print(f"{args.out}: {results['score']:g} points")
+        print(f"{args.out}: {format_score(results['score'])} points")
     elif args.command == "batch":
         raise SystemExit(batch(root, args))
     elif args.command == "demo":

@@ -17,6 +17,7 @@ from pathlib import Path
 from dlcourse.batch.commands import nbgrader_env, run_nbgrader
 from dlcourse.batch.gradebook import db_url_option, gradebook_busy, sqlite_url
 from dlcourse.batch.grading import reason_from_log
+from dlcourse.nbgrader_ext.report import format_score
 
 
 class PreflightError(RuntimeError):
@@ -171,7 +172,7 @@ def _earned_points(root: Path, assignment: str, student: str) -> list[str]:
         except MissingEntry:
             return ["no grades were recorded"]
         return [
-            f"{grade.name}: {grade.score:g} of {grade.max_score:g}"
+            f"{grade.name}: {format_score(grade.score)} of {format_score(grade.max_score)}"
             for nb in sub.notebooks
             for grade in nb.grades
             if grade.cell_type == "code" and grade.score != 0
@@ -255,5 +256,7 @@ def _not_full_marks(root: Path, assignment: str, student: str) -> list[str]:
         for nb in sub.notebooks:
             for grade in nb.grades:
                 if grade.cell_type == "code" and grade.score != grade.max_score:
-                    short.append(f"{grade.name}: {grade.score} of {grade.max_score}")
+                    short.append(
+                        f"{grade.name}: {format_score(grade.score)} of {format_score(grade.max_score)}"
+                    )
         return short

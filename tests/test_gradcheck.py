@@ -59,3 +59,35 @@ def test_numeric_gradient_does_not_modify_input():
 def test_relative_error_formula():
     assert relative_error(1.0, 3.0) == 0.5
     assert relative_error(0.0, 1e-10, floor=1e-8) == 1e-10 / 1e-8
+
+
+def test_a_tiny_entry_is_judged_against_the_gradient_s_scale():
+    # f(v) = sum(v**2 / 2) + 1e4 * v[0]: the value is large, so central
+    # differences carry ~1e-16 * 1e4 / 1e-6 = 1e-6 of absolute noise, which on
+    # the entry of 3e-7 alone is a relative error near 1; the exact gradient
+    # is right and must pass
+    x = np.array([0.5, 3e-7, -0.8])
+
+    def f(v):
+        return float((v**2).sum() / 2 + 1e4 * v[0] + 1e4)
+
+    exact = x.copy()
+    exact[0] += 1e4
+    assert gradcheck(f, x, exact, relative_floor=0.0).ok is False  # the old floor alone
+    assert gradcheck(f, x, exact).ok
+    # a real mistake on the tiny entry is still far above that floor
+    wrong = exact.copy()
+    wrong[1] = 0.5
+    assert not gradcheck(f, x, wrong).ok
+
+
+def test_the_floor_s_scale_never_comes_from_the_checked_gradient():
+    # a huge value in a coordinate the sample skips must not loosen the check
+    x = np.random.default_rng(1).normal(size=200)
+    wrong = 2 * x + 1e-3  # wrong everywhere, by a little
+    checked = gradcheck(lambda v: (v**2).sum(), x, wrong, max_coords=20)
+    skipped = set(range(200)) - {i for (i,) in sample_indices((200,), 20, np.random.default_rng(0))}
+    wrong[min(skipped)] = 1e12
+    planted = gradcheck(lambda v: (v**2).sum(), x, wrong, max_coords=20)
+    assert not checked.ok and not planted.ok
+    assert planted.max_rel_error == checked.max_rel_error

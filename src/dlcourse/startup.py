@@ -10,7 +10,9 @@ import time for the ``iri`` string format: 1.7 s of every process here
 (python-jsonschema/jsonschema#1428). No notebook schema uses that format, so
 the processes this package starts mark the module as absent and jsonschema
 leaves out that one format checker. The batch starts one nbgrader and one
-pytest per student, so this is 3.4 s a submission.
+pytest per student, so this is 3.4 s a submission. (constraints.txt now pins
+jsonschema 4.23, which does not import it at all; this stays for
+environments with a newer one.)
 """
 
 from __future__ import annotations

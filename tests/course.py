@@ -75,3 +75,19 @@ def submit_reference(root: Path, assignment: str, student: str) -> None:
     folder.mkdir(parents=True)
     nb = filled_submission(release_notebook(assignment), source_notebook(assignment))
     nbformat.write(nb, str(folder / f"{assignment}.ipynb"))
+
+
+def nbgrader_cell(code: str, grade_id: str, kind: str):
+    """A code cell with nbgrader's metadata; ``kind``: "answer", "graded" (1
+    point), "setup" or "display" (locked; "display": run only in a whole run)."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(code)
+    meta = {"grade_id": grade_id, "locked": kind != "answer", "solution": kind == "answer"}
+    meta["grade"] = kind == "graded"
+    if kind == "graded":
+        meta["points"] = 1
+    cell.metadata["nbgrader"] = meta
+    if kind == "display":
+        cell.metadata["dlcourse"] = {"role": "display"}
+    return cell

@@ -5,7 +5,7 @@ import shutil
 
 import nbformat
 import pytest
-from course import ROOT
+from course import ROOT, nbgrader_cell
 
 from dlcourse.checks import GradingFailure
 from dlcourse.execution import (
@@ -18,21 +18,9 @@ from dlcourse.execution import (
 )
 
 
-def _cell(code, grade_id, kind):
-    cell = nbformat.v4.new_code_cell(code)
-    meta = {"grade_id": grade_id, "locked": kind != "answer", "solution": kind == "answer"}
-    meta["grade"] = kind == "graded"
-    if kind == "graded":
-        meta["points"] = 1
-    cell.metadata["nbgrader"] = meta
-    if kind == "display":
-        cell.metadata["dlcourse"] = {"role": "display"}
-    return cell
-
-
 def _notebook(*cells):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [_cell(*c) for c in cells]
+    nb.cells = [nbgrader_cell(*c) for c in cells]
     return nb
 
 
@@ -90,12 +78,12 @@ REFERENCE = _notebook(
 def test_isolation_keeps_the_student_s_code_only_where_asked():
     student = nbformat.from_dict(nbformat.v4.new_notebook())
     student.cells = [
-        _cell(
+        nbgrader_cell(
             "def double(x):\n    return 3 * x\ndef halve(x):\n    return x / 2\nprint('scratch')",
             "double",
             "answer",
         ),
-        _cell("result = double(1)", "final", "answer"),
+        nbgrader_cell("result = double(1)", "final", "answer"),
     ]
     nb = isolated_notebook(REFERENCE, student, own={"final"})
     sources = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells}
@@ -113,8 +101,8 @@ def test_isolation_keeps_the_student_s_code_only_where_asked():
 def test_an_isolated_run_uses_the_reference_where_the_student_erred(run_in_kernel):
     student = nbformat.v4.new_notebook()
     student.cells = [
-        _cell("def double(x):\n    return 3 * x", "double", "answer"),
-        _cell("result = double(21)", "final", "answer"),
+        nbgrader_cell("def double(x):\n    return 3 * x", "double", "answer"),
+        nbgrader_cell("result = double(21)", "final", "answer"),
     ]
     run = run_in_kernel(isolated_notebook(REFERENCE, student, own={"final"}))
     assert run.problem is None
@@ -219,8 +207,8 @@ def test_definitions_the_reference_replaces_do_not_change_the_run():
     def submission(double_code):
         student = nbformat.v4.new_notebook()
         student.cells = [
-            _cell(double_code, "double", "answer"),
-            _cell("result = double(21)", "final", "answer"),
+            nbgrader_cell(double_code, "double", "answer"),
+            nbgrader_cell("result = double(21)", "final", "answer"),
         ]
         return isolated_notebook(REFERENCE, student, own={"final"})
 

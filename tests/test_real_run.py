@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course import nbgrader_cell
 
 from dlcourse.grading import run_hidden_graders
 from dlcourse.nbgrader_ext.hidden_graders import HiddenGraders
@@ -34,24 +35,14 @@ def test_saved(executed_notebook):
 '''
 
 
-def _cell(code, grade_id, kind):
-    cell = nbformat.v4.new_code_cell(code)
-    meta = {"grade_id": grade_id, "locked": kind != "answer", "solution": kind == "answer"}
-    meta["grade"] = kind == "graded"
-    if kind == "graded":
-        meta["points"] = 1
-    cell.metadata["nbgrader"] = meta
-    return cell
-
-
 def _notebook(double: str, save: str):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        _cell("import os", "imports", "setup"),
-        _cell(double, "double", "answer"),
-        _cell("assert double(2) == 4", "test_double", "graded"),
-        _cell(save, "save", "answer"),
-        _cell("pass", "test_save", "graded"),
+        nbgrader_cell("import os", "imports", "setup"),
+        nbgrader_cell(double, "double", "answer"),
+        nbgrader_cell("assert double(2) == 4", "test_double", "graded"),
+        nbgrader_cell(save, "save", "answer"),
+        nbgrader_cell("pass", "test_save", "graded"),
     ]
     return nb
 
@@ -101,7 +92,7 @@ def test_a_correct_run_is_judged_and_nothing_runs_again(course, tmp_path):
     assert scores(report) == {"test_double": 1.0, "test_save": 1.0}
 
 
-def test_an_upstream_mistake_costs_only_its_own_cell(course, tmp_path):
+def test_an_upstream_mistake_costs_only_its_ownnbgrader_cell(course, tmp_path):
     # double is wrong, so the real run saved 63: the save cell is graded again
     # on the isolated run (reference double), where it earns its point
     report = grade(course, tmp_path, "def double(x):\n    return 3 * x", SAVE, {"result.txt": "63"})

@@ -164,6 +164,18 @@ def _blank_problems(scratch: Path, assignment: str, student: str, why: str = "")
 
 
 def _earned_points(root: Path, assignment: str, student: str) -> list[str]:
+    """The autograded cells where ``student`` earned anything, in words."""
+    return _code_grades(root, assignment, student, lambda grade: grade.score != 0)
+
+
+def _not_full_marks(root: Path, assignment: str, student: str) -> list[str]:
+    """The autograded cells where ``student`` lost anything, in words."""
+    return _code_grades(root, assignment, student, lambda grade: grade.score != grade.max_score)
+
+
+def _code_grades(root: Path, assignment: str, student: str, chosen) -> list[str]:
+    """ "cell: score of points" for ``student``'s code cells where
+    ``chosen(grade)``; one sentence when nothing was recorded."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(sqlite_url(root)) as gb:
@@ -175,7 +187,7 @@ def _earned_points(root: Path, assignment: str, student: str) -> list[str]:
             f"{grade.name}: {format_score(grade.score)} of {format_score(grade.max_score)}"
             for nb in sub.notebooks
             for grade in nb.grades
-            if grade.cell_type == "code" and grade.score != 0
+            if grade.cell_type == "code" and chosen(grade)
         ]
 
 
@@ -242,21 +254,3 @@ def _fashion_mnist_problem() -> str | None:
     except DatasetError as exc:
         return f"the FashionMNIST data cannot be loaded: {exc}"
     return None
-
-
-def _not_full_marks(root: Path, assignment: str, student: str) -> list[str]:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(sqlite_url(root)) as gb:
-        try:
-            sub = gb.find_submission(assignment, student)
-        except MissingEntry:
-            return ["no grades were recorded"]
-        short = []
-        for nb in sub.notebooks:
-            for grade in nb.grades:
-                if grade.cell_type == "code" and grade.score != grade.max_score:
-                    short.append(
-                        f"{grade.name}: {format_score(grade.score)} of {format_score(grade.max_score)}"
-                    )
-        return short

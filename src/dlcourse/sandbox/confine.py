@@ -129,6 +129,13 @@ def _check(result: int, what: str) -> None:
         raise ConfineError(errno, f"{what}: {os.strerror(errno)}")
 
 
+def die_with_parent(libc=None) -> None:
+    """Have the kernel SIGKILL this process when the thread that forked it
+    ends (PR_SET_PDEATHSIG). Raises ConfineError when it cannot."""
+    libc = libc or _libc()
+    _check(libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "pdeathsig")
+
+
 def sandbox_uid(launcher_pid: int) -> int:
     """The uid (and gid) student code runs as in the sandbox started by
     ``launcher_pid``."""
@@ -470,7 +477,7 @@ def _become(libc, uid: int, parent_alive: int) -> None:
         raise ConfineError(0, "the switch to the sandbox user did not hold")
     # a change of uid clears the parent-death signal: set it again, then make
     # sure the outer process did not die in between
-    _check(libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "pdeathsig")
+    die_with_parent(libc)
     poller = select.poll()
     poller.register(parent_alive, select.POLLIN)
     if poller.poll(0):
@@ -649,7 +656,7 @@ def _confine_child(
     applied,
     missing,
 ) -> dict:
-    _check(libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "pdeathsig")
+    die_with_parent(libc)
     applied += ["network", "process namespace", "IPC namespace", "hostname namespace"]
     try:
         # the host's name says which machine graded; the sandbox gets its own

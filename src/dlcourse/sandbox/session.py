@@ -227,6 +227,16 @@ class Sandbox:
             f"your code broke the grader's channel while {doing} ({reason})", "channel"
         )
 
+    @staticmethod
+    def _zygote_ended(when: str, doing: str) -> StudentError:
+        """The error for a sandbox that died with its zygote: the machine's
+        failure ("could not be graded"), never the student's."""
+        return StudentError(
+            f"the grading machine stopped the sandbox {when} {doing} (the process it was "
+            "forked from ended); this check could not be graded",
+            "infrastructure",
+        )
+
     def _read(self, deadline: float, doing: str) -> dict:
         """The next frame. ``deadline`` (a ``time.monotonic()`` value) is
         charged as the student's time: seconds the sandbox spent waiting for a
@@ -282,11 +292,7 @@ class Sandbox:
             code = self.proc.wait() if self.proc else None
             if getattr(self.proc, "zygote_died", False):
                 self.close()
-                raise StudentError(
-                    f"the grading machine stopped the sandbox while {doing} (the process "
-                    "it was forked from ended); this check could not be graded",
-                    "infrastructure",
-                ) from None
+                raise self._zygote_ended("while", doing) from None
             self.close()
             raise StudentError(
                 f"the student's process ended while {doing} ({self._exit_reason(code)})",
@@ -340,11 +346,7 @@ class Sandbox:
         "channel" when anything else came back."""
         if not self.alive:
             if getattr(self.proc, "zygote_died", False):
-                raise StudentError(
-                    f"the grading machine stopped the sandbox before {doing} (the process it "
-                    "was forked from ended); this check could not be graded",
-                    "infrastructure",
-                )
+                raise self._zygote_ended("before", doing)
             raise StudentError(f"the student's process is not running (while {doing})", "crash")
         self._last_id += 1
         ident = self._last_id

@@ -27,7 +27,6 @@ the grader's end of the socket closes.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import json
 import logging
@@ -49,7 +48,6 @@ log = logging.getLogger("dlcourse.sandbox")
 PRELOADABLE = frozenset({"torch"})
 MAX_MESSAGE = 1 << 20
 STATUS = struct.Struct("i")
-PR_SET_PDEATHSIG = 1
 
 
 # -- the grader's side ------------------------------------------------------
@@ -337,8 +335,9 @@ def _become_worker(config: dict, request_r: int, reply_w: int, stderr_fd: int, _
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        from dlcourse.sandbox.confine import die_with_parent
+
+        die_with_parent()
         if os.getppid() == 1:  # the zygote died before the line above
             os._exit(70)
         os.dup2(request_r, 0)
@@ -372,8 +371,7 @@ def main() -> None:
 
     from dlcourse.sandbox import confine, filesystem, wire, worker  # noqa: F401
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    confine.die_with_parent()
     sock.send(b"ready")
     _serve(sock)
 

@@ -16,7 +16,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # torch comes pinned (constraints.txt): a range would pull a multi-GB CUDA build
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    -c constraints.txt -e ".[grading,dev,postgres]" 2>&1 | grep -v "is ignored: it is neither" || true
+    -c constraints.txt -e ".[grading,dev,postgres,dask]" 2>&1 | grep -v "is ignored: it is neither" || true
 .venv/bin/python -c "import dlcourse, nbgrader, torch, psycopg"
 
 # Debian packages: the FashionMNIST files (assignment 05), Chromium (the

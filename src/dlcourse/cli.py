@@ -175,6 +175,7 @@ def batch(root: Path, args) -> int:
             extra_args=args.nbgrader_args,
             check_reference=not args.skip_preflight,
             db_url=args.db_url,
+            scheduler=args.scheduler,
         )
     except PreflightError as exc:
         print(f"pre-flight failed: {exc}")
@@ -313,6 +314,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="the gradebook, e.g. postgresql:///gradebook?host=/var/run/postgresql "
         "(default: CourseDirectory.db_url of nbgrader_config.py, else gradebook.db)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="grade on the workers of this Dask scheduler, e.g. tcp://HOST:8786 "
+        "(pip install '.[dask]'; see README); default: on this machine",
     )
     p.add_argument(
         "nbgrader_args",

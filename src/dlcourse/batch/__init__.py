@@ -16,7 +16,9 @@
    garbage never stops the others.
 3. Where it runs (:mod:`~dlcourse.batch.engine`): the local engine
    (:mod:`~dlcourse.batch.local`) grades ``workers`` submissions at a time
-   on this machine.
+   on this machine; with ``--scheduler tcp://HOST:8786`` the Dask engine
+   (:mod:`~dlcourse.batch.dask_engine`) sends them to a Dask cluster's
+   workers.
 4. What records it, on the coordinator: the gradebook
    (:mod:`~dlcourse.batch.gradebook`; SQLite by default, or PostgreSQL),
    written one submission's rows at a time, so the scores equal a
@@ -95,6 +97,7 @@ def run_batch(
     progress_stream=None,
     check_files: bool = True,
     db_url: str | None = None,
+    scheduler: str | None = None,
 ) -> dict:
     """Grade every submission of ``assignment``; returns the batch summary
     (also written to reports/<assignment>/batch.json and batch.csv).
@@ -103,7 +106,10 @@ def run_batch(
     release; the graders and source are still checked against the commit or
     the manifest unless ``check_files=False`` (tests of broken graders).
     ``db_url``: the gradebook (default: what nbgrader_config.py names, else
-    gradebook.db in the course folder; see :mod:`dlcourse.batch.gradebook`)."""
+    gradebook.db in the course folder; see :mod:`dlcourse.batch.gradebook`).
+    ``scheduler``: the address of a Dask scheduler (``tcp://HOST:8786``)
+    whose workers grade (:mod:`~dlcourse.batch.dask_engine`); None grades
+    on this machine with ``workers`` processes."""
     root = Path(root).resolve()
     # the gradebook, opened in this process too, runs alembic from PATH
     os.environ["PATH"] = nbgrader_env()["PATH"]
@@ -144,7 +150,15 @@ def run_batch(
             )
     progress = Progress(len(tasks), progress_stream)
     start = time.perf_counter()
-    with LocalEngine(root, workers, db_url) as engine:
+    if scheduler:
+        from dlcourse.batch.dask_engine import DaskEngine
+
+        engine = DaskEngine(root, scheduler, db_url, preflight=check_reference)
+        summary["workers"] = engine.workers
+        summary["scheduler"] = scheduler
+    else:
+        engine = LocalEngine(root, workers, db_url)
+    with engine:
         for task, result in engine.grade(tasks):
             results[task.student] = result
             state.record(result, task.fingerprint)

@@ -169,12 +169,51 @@ def _check_interrupted_batch_resumes_and_the_preflight_stays_out(graded_both_way
     assert all(pg["students"][s]["graded_now"] for s in STUDENTS[2:])
 
 
-def test_postgres_gradebook(graded_both_ways):
+def _check_the_instructors_commands_read_the_postgres_gradebook(
+    graded_both_ways, monkeypatch, capsys
+):
+    """``dlcourse scores``, ``export`` and ``summary`` with ``--db-url`` read
+    PostgreSQL and print what they print from SQLite; without it they read
+    the database nbgrader_config.py names (here one without the assignment)."""
+    import csv
+
+    from dlcourse.cli import main
+
+    on_sqlite, on_postgres, url, _, _, _, _ = graded_both_ways
+
+    def run(root: Path, *args: str) -> str:
+        monkeypatch.chdir(root)
+        main(list(args))
+        return capsys.readouterr().out
+
+    table = run(on_postgres, "scores", A, "--db-url", url)
+    assert table == run(on_sqlite, "scores", A)
+    assert STUDENTS[0] in table and STUDENTS[1] in table
+    assert run(on_postgres, "scores", A) == f"{A}: not in the gradebook (run release first)\n"
+
+    def cells(path: Path) -> list[dict]:
+        with path.open(newline="") as fh:
+            return [{k: r[k] for k in ("student", "cell", *SAME)} for r in csv.DictReader(fh)]
+
+    ours = Path(run(on_postgres, "export", A, "--db-url", url).strip())
+    theirs = Path(run(on_sqlite, "export", A).strip())
+    assert ours.is_file() and len(cells(ours)) == len(STUDENTS) * _graded_cells()
+    assert cells(ours) == cells(theirs)
+
+    page = Path(run(on_postgres, "summary", "--db-url", url).strip())
+    assert page.is_file() and A in page.read_text()
+    assert not (on_postgres / "gradebook.db").exists()
+
+
+def test_postgres_gradebook(graded_both_ways, monkeypatch, capsys):
     """One test, so that one xdist worker grades the batches (a module
     fixture is set up again on every worker that runs a test using it)."""
     _check_same_scores_cell_by_cell_as_sqlite(graded_both_ways)
     _check_two_workers_writing_at_once_lose_and_duplicate_nothing(graded_both_ways)
     _check_interrupted_batch_resumes_and_the_preflight_stays_out(graded_both_ways)
+    _check_the_instructors_commands_read_the_postgres_gradebook(
+        graded_both_ways, monkeypatch, capsys
+    )
 
 
 def test_the_gradebook_is_the_option_else_the_configuration_else_sqlite(tmp_path):

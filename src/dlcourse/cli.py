@@ -83,22 +83,41 @@ def manifest(root: Path, names: list[str]) -> None:
         print(f"checksums of graders/{name} and source/{name} -> {path.relative_to(root)}")
 
 
-def autograde(root: Path, name: str, student: str | None = None) -> None:
-    args = ["autograde", name, "--force"]
+def gradebook_url(root: Path, db_url: str | None = None) -> str:
+    """The course's gradebook: ``db_url``, else the one nbgrader_config.py
+    names, else gradebook.db (as the batch and nbgrader find it)."""
+    from dlcourse.batch.gradebook import course_db_url
+    from dlcourse.batch.preflight import PreflightError
+
+    try:
+        return course_db_url(root, db_url)
+    except PreflightError as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def _db_option(db_url: str | None) -> list[str]:
+    """nbgrader's option for ``--db-url`` (none: nbgrader reads its config)."""
+    from dlcourse.batch.gradebook import db_url_option
+
+    return [db_url_option(db_url)] if db_url else []
+
+
+def autograde(root: Path, name: str, student: str | None = None, db_url: str | None = None) -> None:
+    args = ["autograde", name, "--force", *_db_option(db_url)]
     if student:
         args += ["--student", student]
     nbgrader(root, *args)
 
 
-def feedback(root: Path, name: str) -> None:
-    nbgrader(root, "generate_feedback", name, "--force")
+def feedback(root: Path, name: str, db_url: str | None = None) -> None:
+    nbgrader(root, "generate_feedback", name, "--force", *_db_option(db_url))
 
 
-def score_table(root: Path, name: str) -> str:
+def score_table(root: Path, name: str, db_url: str | None = None) -> str:
     """Students by graded cells, autograded scores (manual cells: '-' until graded)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    db_url = "sqlite:///" + str(root / "gradebook.db")
+    db_url = gradebook_url(root, db_url)
     rows: list[list[str]] = []
     with Gradebook(db_url) as gb:
         try:
@@ -138,13 +157,14 @@ def score_table(root: Path, name: str) -> str:
     return "\n".join(lines)
 
 
-def export(root: Path, name: str, out: Path | None = None) -> Path:
+def export(root: Path, name: str, out: Path | None = None, db_url: str | None = None) -> Path:
     """Per-student, per-cell CSV (``reports/<assignment>/cells.csv``)."""
     from dlcourse.reports.cell_export import cell_rows, to_csv
 
+    rows = cell_rows(root, name, db_url=gradebook_url(root, db_url))
     out = Path(out or root / "reports" / name / "cells.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_csv(cell_rows(root, name)))
+    out.write_text(to_csv(rows))
     return out
 
 
@@ -260,6 +280,15 @@ def student_kit(root: Path, out: Path | None = None) -> None:
     print(f"students: pip install {kit.wheel.name} -r requirements.txt")
 
 
+def _add_db_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db-url",
+        default=None,
+        help="the gradebook, e.g. postgresql:///gradebook?host=/var/run/postgresql "
+        "(default: CourseDirectory.db_url of nbgrader_config.py, else gradebook.db)",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="dlcourse", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -274,14 +303,20 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("autograde", help="autograde submissions with the stock nbgrader command")
     p.add_argument("assignment")
     p.add_argument("--student")
+    _add_db_url(p)
     p = sub.add_parser("scores", help="print students by graded cells")
     p.add_argument("assignment")
+    _add_db_url(p)
     p = sub.add_parser("feedback", help="generate feedback HTML")
     p.add_argument("assignment")
+    _add_db_url(p)
     p = sub.add_parser("export", help="per-student, per-cell CSV with grading status")
     p.add_argument("assignment")
     p.add_argument("--out", type=Path)
-    sub.add_parser("summary", help="course summary page with histograms (reports/summary/)")
+    _add_db_url(p)
+    _add_db_url(
+        sub.add_parser("summary", help="course summary page with histograms (reports/summary/)")
+    )
     p = sub.add_parser(
         "gradescope-export", help="Gradescope results.json for every autograded submission"
     )
@@ -309,12 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="do not check the graders' files nor grade the reference and blank release first",
     )
-    p.add_argument(
-        "--db-url",
-        default=None,
-        help="the gradebook, e.g. postgresql:///gradebook?host=/var/run/postgresql "
-        "(default: CourseDirectory.db_url of nbgrader_config.py, else gradebook.db)",
-    )
+    _add_db_url(p)
     p.add_argument(
         "--scheduler",
         default=None,
@@ -339,18 +369,18 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "manifest":
         manifest(root, args.assignments or assignments(root))
     elif args.command == "autograde":
-        autograde(root, args.assignment, args.student)
-        print(score_table(root, args.assignment))
+        autograde(root, args.assignment, args.student, args.db_url)
+        print(score_table(root, args.assignment, args.db_url))
     elif args.command == "scores":
-        print(score_table(root, args.assignment))
+        print(score_table(root, args.assignment, args.db_url))
     elif args.command == "feedback":
-        feedback(root, args.assignment)
+        feedback(root, args.assignment, args.db_url)
     elif args.command == "export":
-        print(export(root, args.assignment, args.out))
+        print(export(root, args.assignment, args.out, args.db_url))
     elif args.command == "summary":
         from dlcourse.reports.summary import write_summary
 
-        print(write_summary(root))
+        print(write_summary(root, db_url=gradebook_url(root, args.db_url)))
     elif args.command == "gradescope-export":
         for path in gradescope_export(root, args.assignment):
             print(path.relative_to(root))

@@ -12,10 +12,10 @@ from pathlib import Path
 from dlcourse.reports.cell_export import GRADED, cell_rows
 
 
-def _assignments(root: Path) -> list[str]:
+def _assignments(db_url: str) -> list[str]:
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(db_url) as gb:
         return sorted(a.name for a in gb.assignments if a.submissions)
 
 
@@ -24,8 +24,9 @@ def _base(check: str) -> str:
     return check.rsplit(" [", 1)[0] if check.endswith("]") else check
 
 
-def write_summary(root: Path, out: Path | None = None) -> Path:
-    """Write ``reports/summary/index.html`` (and its PNGs); returns the page."""
+def write_summary(root: Path, out: Path | None = None, db_url: str | None = None) -> Path:
+    """Write ``reports/summary/index.html`` (and its PNGs) from the gradebook
+    at ``db_url`` (default: gradebook.db in ``root``); returns the page."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,8 +37,9 @@ def write_summary(root: Path, out: Path | None = None) -> Path:
     out = Path(out or root / "reports" / "summary")
     out.mkdir(parents=True, exist_ok=True)
     sections = []
-    for assignment in _assignments(root):
-        rows = cell_rows(root, assignment)
+    db_url = db_url or "sqlite:///" + str(root / "gradebook.db")
+    for assignment in _assignments(db_url):
+        rows = cell_rows(root, assignment, db_url=db_url)
         students = sorted({r["student"] for r in rows})
         totals = {
             s: sum(float(r["score"] or 0) for r in rows if r["student"] == s) for s in students

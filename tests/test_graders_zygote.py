@@ -21,14 +21,22 @@ A = "02_layers"
 GRADED = list(load_notebook(ROOT / "source" / A / f"{A}.ipynb").graded)
 
 PROBE = """\
-import json, os, resource, sys
+import gc, json, os, resource, sys
 import pytest
 
 
 @pytest.mark.graded({grade_id!r})
-def test_facts():
+def test_facts(request):
     \"\"\"Says where it runs.\"\"\"
+    plugins = request.config.pluginmanager.list_name_plugin()
     facts = {{
+        "installed_plugins": sorted(
+            name for name, module in plugins
+            if module is not None and name in ("xdist", "xdist.looponfail", "anyio")
+        ),
+        "our_plugin": request.config.pluginmanager.has_plugin("dlcourse.pytest_plugin"),
+        # what the fork server imported: left out of every collection here
+        "inherited_objects_frozen": gc.get_freeze_count() > 10000,
         "isolated": sys.flags.isolated,
         "cwd": os.getcwd(),
         "rlimit_as": resource.getrlimit(resource.RLIMIT_AS)[0],
@@ -69,6 +77,10 @@ def test_the_batch_grades_in_a_spare_that_is_a_graders_process(tmp_path):
     message = next(t["message"] for t in report["tests"] if t["name"] == "test_facts")
     facts = json.loads(message.split("FACTS ", 1)[1])
     assert facts == {
+        # only our plugin: none of the others installed beside it
+        "installed_plugins": [],
+        "our_plugin": True,
+        "inherited_objects_frozen": True,
         "isolated": 1,
         "cwd": str(root.resolve()),
         "rlimit_as": DEFAULT_MEMORY_BYTES,
@@ -76,6 +88,22 @@ def test_the_batch_grades_in_a_spare_that_is_a_graders_process(tmp_path):
         "torch_loaded_before_checks": True,
         "pythonwarnings": "ignore",
     }
+
+
+def test_a_fresh_graders_process_loads_only_our_plugin(tmp_path):
+    """Without a spare (stock ``nbgrader autograde``), the same facts."""
+    from dlcourse.grading import run_hidden_graders
+
+    root = scratch_course(
+        tmp_path / "course", A, {"conftest.py": CONFTEST, "test_probe.py": _probe_graders()}
+    )
+    submit_reference(root, A, "ada")
+    notebook = root / "submitted" / "ada" / A / f"{A}.ipynb"
+    report = run_hidden_graders(notebook, A, root, timeout=300)
+    message = next(t["message"] for t in report["tests"] if t["name"] == "test_facts")
+    facts = json.loads(message.split("FACTS ", 1)[1])
+    assert facts["installed_plugins"] == [] and facts["our_plugin"] is True
+    assert facts["isolated"] == 1 and facts["rlimit_as"] == DEFAULT_MEMORY_BYTES
 
 
 def _script(code: str, tmp_path: Path) -> subprocess.CompletedProcess:

@@ -164,3 +164,6 @@ def _become_graders(request: dict) -> None:
     # -W ignore and PYTHONWARNINGS=ignore, as the fresh process has
     warnings.simplefilter("ignore")
     os.environ["PYTHONWARNINGS"] = "ignore"
+    from dlcourse.grading import PLUGIN_ENV
+
+    os.environ.update(PLUGIN_ENV)

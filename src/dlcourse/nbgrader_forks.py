@@ -22,6 +22,7 @@ nbgrader_config.py itself, as the ``nbgrader`` command does.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -215,6 +216,11 @@ def serve(entry: str) -> None:
         except Exception:  # noqa: BLE001 - the child imports it again and reports
             pass
     _load(entry)
+    # every object imported so far is the children's to read, never to
+    # collect: a collection in a child (pytest runs one at its end) then
+    # skips them, instead of writing to every page it inherited and
+    # making the kernel copy them all
+    gc.freeze()
     replies = os.dup(1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing else may write replies
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import logging
 import os
@@ -372,6 +373,9 @@ def main() -> None:
     from dlcourse.sandbox import confine, filesystem, wire, worker  # noqa: F401
 
     confine.die_with_parent()
+    # the preloaded modules are the children's to read, never to collect
+    # (see dlcourse.nbgrader_forks.serve)
+    gc.freeze()
     sock.send(b"ready")
     _serve(sock)
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from course import ROOT, scratch_course, submit_reference
 
 from dlcourse.batch import run_batch
@@ -42,6 +43,7 @@ def test_facts(request):
         "rlimit_as": resource.getrlimit(resource.RLIMIT_AS)[0],
         "torch_loaded_before_checks": "torch" in sys.modules,
         "pythonwarnings": os.environ.get("PYTHONWARNINGS"),
+        "marker": os.environ.get("DLCOURSE_PROBE_MARKER"),
     }}
     assert False, "FACTS " + json.dumps(facts)
 """
@@ -87,23 +89,73 @@ def test_the_batch_grades_in_a_spare_that_is_a_graders_process(tmp_path):
         # imported by the server: the spare served this grading
         "torch_loaded_before_checks": True,
         "pythonwarnings": "ignore",
+        "marker": None,
     }
 
 
-def test_a_fresh_graders_process_loads_only_our_plugin(tmp_path):
-    """Without a spare (stock ``nbgrader autograde``), the same facts."""
+@pytest.mark.parametrize("server", ["1", "0"])
+def test_graders_outside_the_batch_run_forked_from_a_server_or_fresh(tmp_path, monkeypatch, server):
+    """Without a spare (stock ``nbgrader autograde``, the tests), the graders'
+    process is forked from this process's graders' server, started once
+    (``server`` "1"), or started fresh ("0"): the same facts either way, and
+    the environment of each call, not of the server's start."""
+    from dlcourse import graders_server
     from dlcourse.grading import run_hidden_graders
 
+    monkeypatch.setenv("DLCOURSE_GRADERS_SERVER", server)
     root = scratch_course(
         tmp_path / "course", A, {"conftest.py": CONFTEST, "test_probe.py": _probe_graders()}
     )
     submit_reference(root, A, "ada")
     notebook = root / "submitted" / "ada" / A / f"{A}.ipynb"
-    report = run_hidden_graders(notebook, A, root, timeout=300)
-    message = next(t["message"] for t in report["tests"] if t["name"] == "test_facts")
-    facts = json.loads(message.split("FACTS ", 1)[1])
-    assert facts["installed_plugins"] == [] and facts["our_plugin"] is True
-    assert facts["isolated"] == 1 and facts["rlimit_as"] == DEFAULT_MEMORY_BYTES
+    seen = []
+    for marker in ("first", "second"):
+        monkeypatch.setenv("DLCOURSE_PROBE_MARKER", marker)
+        report = run_hidden_graders(notebook, A, root, timeout=300)
+        message = next(t["message"] for t in report["tests"] if t["name"] == "test_facts")
+        facts = json.loads(message.split("FACTS ", 1)[1])
+        assert facts["installed_plugins"] == [] and facts["our_plugin"] is True
+        assert facts["isolated"] == 1 and facts["rlimit_as"] == DEFAULT_MEMORY_BYTES
+        assert facts["cwd"] == str(root.resolve())
+        assert facts["pythonwarnings"] == "ignore"
+        assert facts["marker"] == marker
+        assert facts["torch_loaded_before_checks"] is (server == "1")
+        seen.append(graders_server._server.proc.pid if graders_server._server else None)
+    if server == "1":
+        assert seen[0] == seen[1] is not None  # one server for both
+    else:
+        assert seen == [None, None]
+
+
+def test_a_dead_graders_server_is_replaced_and_a_hung_grading_killed(tmp_path):
+    """A server killed between two gradings: the next grading starts another
+    one; a grading that outlives its timeout is killed, as a fresh one is."""
+    (tmp_path / "test_slow.py").write_text("import time\n\ndef test_x():\n    time.sleep(60)\n")
+    (tmp_path / "test_quick.py").write_text("def test_x():\n    assert 1 + 1 == 3\n")
+    code = f"""
+import json, os, signal, time
+from dlcourse import graders_server as g
+env = dict(os.environ, PYTHONWARNINGS="ignore")
+quick = ["test_quick.py", "-q", "-p", "no:cacheprovider"]
+first = g.run_in_server(quick, {str(tmp_path)!r}, 0, {str(tmp_path / "q1.txt")!r}, 60, env)
+pid = g._server.proc.pid
+os.kill(pid, signal.SIGKILL)
+again = g.run_in_server(quick, {str(tmp_path)!r}, 0, {str(tmp_path / "q2.txt")!r}, 60, env)
+start = time.monotonic()
+slow = g.run_in_server(["test_slow.py"], {str(tmp_path)!r}, 0, {str(tmp_path / "s.txt")!r}, 3, env)
+print(json.dumps({{"first": first, "again": again, "slow": slow,
+                  "took": time.monotonic() - start, "old": pid, "new": g._server.proc.pid}}))
+"""
+    result = _script(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    # a dead server: that call runs nothing (the caller starts a fresh
+    # process), the next one has a new server
+    assert out["first"] == [1, False]
+    assert out["again"] in ([1, False], None)
+    assert out["new"] != out["old"]
+    assert out["slow"] == [-9, True] and out["took"] < 30
+    assert "assert (1 + 1) == 3" in (tmp_path / "q1.txt").read_text()
 
 
 def _script(code: str, tmp_path: Path) -> subprocess.CompletedProcess:

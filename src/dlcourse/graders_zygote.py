@@ -51,11 +51,19 @@ _spare: Spare | None = None
 class Spare:
     """A forked copy of this process waiting for one pytest command."""
 
-    def __init__(self):
+    def __init__(self, close: tuple[int, ...] = (), die_with_parent: bool = False):
+        """``close``: descriptors of this process the spare must not keep;
+        ``die_with_parent``: the spare is killed when this process ends."""
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(write)
+            for fd in close:
+                os.close(fd)
+            if die_with_parent:
+                from dlcourse.sandbox.confine import die_with_parent as pdeathsig
+
+                pdeathsig()
             _serve(read)  # never returns
         os.close(read)
         self.pid, self._requests = pid, write
@@ -67,13 +75,20 @@ class Spare:
             return False
 
     def run(
-        self, argv: list[str], cwd: str, memory_bytes: int | None, output: str, timeout: float
+        self,
+        argv: list[str],
+        cwd: str,
+        memory_bytes: int | None,
+        output: str,
+        timeout: float,
+        env: dict[str, str] | None = None,
     ) -> tuple[int, bool]:
         """Run ``pytest ARGV`` in ``cwd`` under an address-space limit of
-        ``memory_bytes``, its output into the file ``output``. Returns (exit
-        status, negative for a signal; whether it was killed at ``timeout``)."""
+        ``memory_bytes``, its output into the file ``output``, with the
+        environment ``env`` (None: this process's). Returns (exit status,
+        negative for a signal; whether it was killed at ``timeout``)."""
         request = {"argv": list(argv), "cwd": str(cwd), "memory": int(memory_bytes or 0),
-                   "output": str(output)}  # fmt: skip
+                   "output": str(output), "env": env}  # fmt: skip
         try:
             os.write(self._requests, json.dumps(request).encode())
         finally:
@@ -148,6 +163,14 @@ def _become_graders(request: dict) -> None:
     import resource
     import warnings
 
+    if request.get("env") is not None:
+        import tempfile
+
+        # the caller's environment of now (a long-lived server was started
+        # with an older one); tempfile looks at TMPDIR again
+        os.environ.clear()
+        os.environ.update(request["env"])
+        tempfile.tempdir = None
     limit = int(request["memory"])
     if limit > 0:
         hard = resource.getrlimit(resource.RLIMIT_AS)[1]

@@ -162,18 +162,24 @@ def _graded(
     with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as tmp:
         report_path = Path(tmp) / "report.json"
         argv = [*argv, "--grade-report", str(report_path)]
+        from dlcourse.graders_server import run_in_server
         from dlcourse.graders_zygote import take_spare
 
+        # -I ignores PYTHONWARNINGS in this process; the variable still
+        # quiets the processes it starts
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", **PLUGIN_ENV}
+        output = Path(tmp) / "output.txt"
         spare = take_spare()
         if spare is not None:
             # the same command, in a process that already imported it all
-            output = Path(tmp) / "output.txt"
-            returncode, timed_out = spare.run(argv, str(root), memory_bytes, str(output), timeout)
+            ran = spare.run(argv, str(root), memory_bytes, str(output), timeout)
+        else:
+            # the same, forked from this process's graders' server
+            ran = run_in_server(argv, str(root), memory_bytes, str(output), timeout, env)
+        if ran is not None:
+            returncode, timed_out = ran
             log = _tail(output.read_bytes() if output.exists() else b"", None)
         else:
-            # -I ignores PYTHONWARNINGS in this process; the variable still
-            # quiets the processes it starts
-            env = {**os.environ, "PYTHONWARNINGS": "ignore", **PLUGIN_ENV}
             try:
                 proc = subprocess.run(
                     graders_command(memory_bytes, "pytest", *argv),

@@ -1,0 +1,194 @@
+"""A warm process that forks the hidden graders' process for every notebook
+a long-lived caller grades.
+
+The batch hands each submission's graders a spare forked from its nbgrader
+fork server (:mod:`dlcourse.graders_zygote`). Everything else that grades
+many notebooks in one process (stock ``nbgrader autograde`` of a whole
+class, one HiddenGraders preprocessor call per student; ``dlcourse
+gradescope``; the course's own test suite) started a fresh ``python -m
+dlcourse.startup pytest ...`` each time and paid Python's, pytest's,
+numpy's and torch's imports again: about 2.5 s a notebook.
+
+This server is started once per calling process, on its first grading
+without a spare. It imports what a spare has imported
+(:data:`dlcourse.graders_zygote.PRELOAD`), freezes it for the garbage
+collector, and then, per request, forks a :class:`~dlcourse.graders_zygote.Spare`
+and hands it the command: the spare becomes the graders' process exactly as
+in the batch (its own process, the caller's environment of that moment, the
+address-space limit, the course folder, its output in a file, killed at the
+timeout), and is used once. The server runs no grader and no student code
+and reads nothing of the course; it dies with the thread that started it
+(PR_SET_PDEATHSIG) and ends when its caller closes its input. A server that
+fails is dropped and the grading runs as a fresh process, as before.
+
+    code, timed_out = run_in_server(argv, cwd=root, memory_bytes=8 * 2**30,
+                                    output=log_path, timeout=900, env=env)
+    # None: no server; run a fresh process
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+
+START_TIMEOUT = 120.0
+
+_lock = threading.Lock()
+_server: GradersServer | None = None
+
+
+class GradersServerError(RuntimeError):
+    """The server could not start or stopped answering."""
+
+
+class GradersServer:
+    """The caller's side: starts the server, sends it one command at a time."""
+
+    def __init__(self, env: dict[str, str]):
+        self.proc = subprocess.Popen(
+            # isolated (-I): nothing imported from the folder it starts in
+            [sys.executable, "-I", "-m", "dlcourse.graders_server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
+        if not self._reply(START_TIMEOUT).get("ready"):
+            self.close()
+            raise GradersServerError("the graders' server did not start")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _reply(self, timeout: float) -> dict:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            raise GradersServerError("the graders' server stopped answering")
+        return json.loads(line)
+
+    def run(
+        self,
+        argv: list[str],
+        cwd: str,
+        memory_bytes: int | None,
+        output: str,
+        timeout: float,
+        env: dict[str, str],
+    ) -> tuple[int, bool]:
+        """As :meth:`dlcourse.graders_zygote.Spare.run`, in a spare of the server."""
+        request = {"argv": list(argv), "cwd": str(cwd), "memory": int(memory_bytes or 0),
+                   "output": str(output), "timeout": float(timeout), "env": dict(env)}  # fmt: skip
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            self.close()
+            raise GradersServerError("the graders' server is gone") from None
+        # the server enforces the timeout; the margin covers killing the spare
+        reply = self._reply(timeout + 60)
+        return int(reply["code"]), bool(reply["timed_out"])
+
+    def close(self) -> None:
+        """End the server and any spare it runs (their process group)."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        try:
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.proc.poll() is None:
+            self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def run_in_server(
+    argv: list[str],
+    cwd: str,
+    memory_bytes: int | None,
+    output: str,
+    timeout: float,
+    env: dict[str, str],
+) -> tuple[int, bool] | None:
+    """Run the graders' ``pytest ARGV`` in a spare of this process's server
+    (started on first use); None when there is no working server (the
+    caller then starts a fresh process)."""
+    global _server
+    if os.environ.get("DLCOURSE_GRADERS_SERVER") == "0":
+        return None
+    with _lock:  # one grading at a time per server
+        try:
+            if _server is None or not _server.alive:
+                _server = GradersServer(env)
+            return _server.run(argv, cwd, memory_bytes, output, timeout, env)
+        except (GradersServerError, OSError, ValueError, KeyError):
+            if _server is not None:
+                _server.close()
+            _server = None
+            return None
+
+
+@atexit.register
+def _close() -> None:
+    if _server is not None:
+        _server.close()
+
+
+# --------------------------------------------------------------- the server
+def serve() -> None:
+    import importlib
+
+    from dlcourse.graders_zygote import PRELOAD, Spare
+    from dlcourse.sandbox.confine import die_with_parent
+    from dlcourse.startup import skip_slow_unused_imports
+
+    die_with_parent()
+    skip_slow_unused_imports()
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the graders import it again and report
+            pass
+    # the spares read these, never collect them (see dlcourse.nbgrader_forks)
+    gc.freeze()
+    replies = os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing else may write replies
+
+    def reply(message: dict) -> None:
+        os.write(replies, (json.dumps(message) + "\n").encode())
+
+    reply({"ready": True, "pid": os.getpid()})
+    for line in sys.stdin:
+        request = json.loads(line)
+        spare = Spare(close=(replies,), die_with_parent=True)
+        code, timed_out = spare.run(
+            request["argv"],
+            request["cwd"],
+            request["memory"],
+            request["output"],
+            request["timeout"],
+            request["env"],
+        )
+        reply({"code": code, "timed_out": timed_out})
+
+
+if __name__ == "__main__":
+    serve()

@@ -161,6 +161,11 @@ def serve() -> None:
     from dlcourse.startup import skip_slow_unused_imports
 
     die_with_parent()
+    # what a grading leaves behind (a process its graders started and did
+    # not end, a sandbox launcher of a graders' process killed at its
+    # timeout) is handed to this process, not to init, and ended below
+    # before the next grading (another student's) starts
+    _become_subreaper()
     skip_slow_unused_imports()
     for name in PRELOAD:
         try:
@@ -187,7 +192,60 @@ def serve() -> None:
             request["timeout"],
             request["env"],
         )
+        _end_leftovers()
         reply({"code": code, "timed_out": timed_out})
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    """Orphans of this process's descendants become its children
+    (PR_SET_CHILD_SUBREAPER; not inherited by the spares)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl child_subreaper: {os.strerror(err)}")
+
+
+def _end_leftovers(within: float = 10.0) -> None:
+    """Kill and reap every child of this server: after a grading, only what
+    it left behind (its spare is reaped; orphans of its processes come here,
+    the subreaper, and so do theirs as each dies)."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid:
+            continue
+        for child in _children():
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+
+
+def _children() -> list[int]:
+    """This process's children (its pids in /proc whose parent it is)."""
+    me, found = os.getpid(), []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    parent = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == me:
+                found.append(int(name))
+    return found
 
 
 if __name__ == "__main__":

@@ -363,6 +363,32 @@ def test_a_worker_whose_preflight_fails_refuses_with_its_sentence(
         assert "is installed but the course pins 0.0.0" in result.reason
 
 
+def test_a_hanging_submission_hits_the_batch_timeout_on_its_worker(cluster, local, tmp_path):
+    """The batch's time limit travels with the task: a notebook that never
+    ends is stopped on the worker and is "could not be graded", in words."""
+    import nbformat
+
+    root = _coordinator(tmp_path, "hangs", local[0])
+    nb = nbformat.read(str(root / "submitted" / "s_reference" / A / f"{A}.ipynb"), 4)
+    nb.cells.append(nbformat.v4.new_code_cell("while True:\n    pass"))
+    folder = root / "submitted" / "s_hangs" / A
+    folder.mkdir(parents=True)
+    nbformat.write(nb, str(folder / f"{A}.ipynb"))
+    start = time.monotonic()
+    summary = run_batch(
+        root,
+        A,
+        check_reference=False,
+        scheduler=cluster.address,
+        students=["s_hangs"],
+        timeout=10,
+    )
+    info = summary["students"]["s_hangs"]
+    assert info["status"] == "could not be graded"
+    assert info["reason"] == "grading this notebook took too long and was stopped"
+    assert time.monotonic() - start < 90
+
+
 def test_a_worker_killed_while_grading_its_submission_is_graded_elsewhere_once(
     cluster, local, tmp_path, request
 ):

@@ -146,6 +146,51 @@ def test_a_dead_zygote_ends_its_children_and_costs_no_grade():
         zygote.close()
 
 
+GRADER = """
+import json, time
+from dlcourse.sandbox import Cell, Sandbox
+box = Sandbox(call_timeout=60)
+box.start()
+box.run([Cell("answer", "x = 1")])
+print(json.dumps([box.proc.pid, box._worker_pid]), flush=True)
+box.run([Cell("answer", "while True:\\n    pass")])  # the student's code spins
+"""
+
+
+def test_a_sandbox_started_anew_ends_with_the_grader_that_started_it():
+    """A grader killed (at its timeout, say) leaves no sandbox running: the
+    launcher, in a session of its own, ends with it, and the student's
+    process with the launcher; a zygote's children end with the zygote."""
+    import json
+    import subprocess
+    import sys
+
+    grader = subprocess.Popen(
+        [sys.executable, "-c", GRADER], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        pids = json.loads(grader.stdout.readline())
+        assert all(pid and os.path.exists(f"/proc/{pid}") for pid in pids), pids
+        time.sleep(1.0)  # well into the endless loop
+    finally:
+        grader.kill()
+        grader.wait()
+    deadline = time.monotonic() + 10
+    left = pids
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [pid for pid in pids if _running(pid)]
+    assert not left, f"still running after their grader was killed: {left}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_only_the_slow_imports_a_notebook_makes_are_preloaded(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

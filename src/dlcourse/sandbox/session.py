@@ -136,7 +136,9 @@ class Sandbox:
             "limits": self.limits,
             "allow_list": self.allow_list,
         }
-        config = json.dumps(settings)
+        # started as a program, the launcher also learns who started it, so
+        # that it ends with this process (a zygote's child ends with the zygote)
+        config = json.dumps({**settings, "parent": os.getpid()})
         env = {**worker_environment(), **self.extra_env}
         zygote = self.zygote
         if zygote is not None and zygote.env != env:

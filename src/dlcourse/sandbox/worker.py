@@ -520,9 +520,16 @@ def main(config: dict | None = None) -> None:
     from dlcourse.sandbox import wire
 
     try:
+        from dlcourse.sandbox import confine
+
         if config is None:
             config = json.loads(sys.argv[1])
-        from dlcourse.sandbox import confine
+            # started as a program, in a session of its own: killed when the
+            # grader that started it ends, or the student's code would run on
+            # (a grader killed at its timeout, say) into other gradings
+            confine.die_with_parent()
+            if config.get("parent") not in (None, os.getppid()):
+                os._exit(70)  # the grader ended before the line above
 
         report = confine.enter(
             hidden_paths=config.get("hidden_paths", []),

@@ -29,13 +29,11 @@ fails is dropped and the grading runs as a fresh process, as before.
 from __future__ import annotations
 
 import atexit
-import gc
-import json
 import os
-import select
-import subprocess
-import sys
 import threading
+
+from dlcourse.graders_zygote import spare_request
+from dlcourse.nbgrader_forks import ForkServerError, ServerProcess, answer, preload
 
 START_TIMEOUT = 120.0
 
@@ -43,39 +41,13 @@ _lock = threading.Lock()
 _server: GradersServer | None = None
 
 
-class GradersServerError(RuntimeError):
-    """The server could not start or stopped answering."""
-
-
-class GradersServer:
+class GradersServer(ServerProcess):
     """The caller's side: starts the server, sends it one command at a time."""
 
+    what = "the graders' server"
+
     def __init__(self, env: dict[str, str]):
-        self.proc = subprocess.Popen(
-            # isolated (-I): nothing imported from the folder it starts in
-            [sys.executable, "-I", "-m", "dlcourse.graders_server"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            text=True,
-            start_new_session=True,
-        )
-        if not self._reply(START_TIMEOUT).get("ready"):
-            self.close()
-            raise GradersServerError("the graders' server did not start")
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def _reply(self, timeout: float) -> dict:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line:
-            self.close()
-            raise GradersServerError("the graders' server stopped answering")
-        return json.loads(line)
+        super().__init__("dlcourse.graders_server", [], env, START_TIMEOUT)
 
     def run(
         self,
@@ -87,37 +59,9 @@ class GradersServer:
         env: dict[str, str],
     ) -> tuple[int, bool]:
         """As :meth:`dlcourse.graders_zygote.Spare.run`, in a spare of the server."""
-        request = {"argv": list(argv), "cwd": str(cwd), "memory": int(memory_bytes or 0),
-                   "output": str(output), "timeout": float(timeout), "env": dict(env)}  # fmt: skip
-        try:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-        except OSError:
-            self.close()
-            raise GradersServerError("the graders' server is gone") from None
-        # the server enforces the timeout; the margin covers killing the spare
-        reply = self._reply(timeout + 60)
+        request = spare_request(argv, cwd, memory_bytes, output, env)
+        reply = self.ask({**request, "timeout": float(timeout)}, timeout)
         return int(reply["code"]), bool(reply["timed_out"])
-
-    def close(self) -> None:
-        """End the server and any spare it runs (their process group)."""
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        try:
-            os.killpg(self.proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self.proc.poll() is None:
-            self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
 
 
 def run_in_server(
@@ -139,7 +83,7 @@ def run_in_server(
             if _server is None or not _server.alive:
                 _server = GradersServer(env)
             return _server.run(argv, cwd, memory_bytes, output, timeout, env)
-        except (GradersServerError, OSError, ValueError, KeyError):
+        except (ForkServerError, OSError, ValueError, KeyError):
             if _server is not None:
                 _server.close()
             _server = None
@@ -154,8 +98,6 @@ def _close() -> None:
 
 # --------------------------------------------------------------- the server
 def serve() -> None:
-    import importlib
-
     from dlcourse.graders_zygote import PRELOAD, Spare
     from dlcourse.sandbox.confine import die_with_parent
     from dlcourse.startup import skip_slow_unused_imports
@@ -167,33 +109,15 @@ def serve() -> None:
     # before the next grading (another student's) starts
     _become_subreaper()
     skip_slow_unused_imports()
-    for name in PRELOAD:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - the graders import it again and report
-            pass
-    # the spares read these, never collect them (see dlcourse.nbgrader_forks)
-    gc.freeze()
-    replies = os.dup(1)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing else may write replies
+    preload(PRELOAD)
 
-    def reply(message: dict) -> None:
-        os.write(replies, (json.dumps(message) + "\n").encode())
-
-    reply({"ready": True, "pid": os.getpid()})
-    for line in sys.stdin:
-        request = json.loads(line)
+    def grade(request: dict, replies: int) -> dict:
         spare = Spare(close=(replies,), die_with_parent=True)
-        code, timed_out = spare.run(
-            request["argv"],
-            request["cwd"],
-            request["memory"],
-            request["output"],
-            request["timeout"],
-            request["env"],
-        )
+        code, timed_out = spare.send(request, request["timeout"])
         _end_leftovers()
-        reply({"code": code, "timed_out": timed_out})
+        return {"code": code, "timed_out": timed_out}
+
+    answer(grade)
 
 
 PR_SET_CHILD_SUBREAPER = 36

@@ -87,8 +87,10 @@ class Spare:
         ``memory_bytes``, its output into the file ``output``, with the
         environment ``env`` (None: this process's). Returns (exit status,
         negative for a signal; whether it was killed at ``timeout``)."""
-        request = {"argv": list(argv), "cwd": str(cwd), "memory": int(memory_bytes or 0),
-                   "output": str(output), "env": env}  # fmt: skip
+        return self.send(spare_request(argv, cwd, memory_bytes, output, env), timeout)
+
+    def send(self, request: dict, timeout: float) -> tuple[int, bool]:
+        """:meth:`run` with its :func:`spare_request`."""
         try:
             os.write(self._requests, json.dumps(request).encode())
         finally:
@@ -116,6 +118,14 @@ class Spare:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+
+
+def spare_request(
+    argv: list[str], cwd: str, memory_bytes: int | None, output: str, env: dict | None
+) -> dict:
+    """What a spare is sent (see :meth:`Spare.run`)."""
+    return {"argv": list(argv), "cwd": str(cwd), "memory": int(memory_bytes or 0),
+            "output": str(output), "env": None if env is None else dict(env)}  # fmt: skip
 
 
 def start_spare() -> None:

@@ -51,13 +51,19 @@ class ForkServerError(RuntimeError):
     process of its own instead."""
 
 
-class ForkServer:
-    """The batch's side: starts the server, sends it commands."""
+class ServerProcess:
+    """The caller's side of a warm server process (this module's fork server,
+    :mod:`dlcourse.graders_server`): started isolated, in a session of its
+    own; it says it is ready, then answers each request (a JSON line on its
+    input) with a JSON line, and ends when its input closes."""
 
-    def __init__(self, env: dict | None = None, entry: str = NBGRADER_MAIN, start_timeout=120.0):
+    # who the errors name
+    what = "the server"
+
+    def __init__(self, module: str, args: list[str], env: dict | None, start_timeout: float):
         self.proc = subprocess.Popen(
             # isolated (-I): nothing imported from the folder it starts in
-            [sys.executable, "-I", "-m", "dlcourse.nbgrader_forks", entry],
+            [sys.executable, "-I", "-m", module, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -68,7 +74,7 @@ class ForkServer:
         ready = self._reply(start_timeout)
         if not ready.get("ready"):
             self.close()
-            raise ForkServerError(f"the nbgrader fork server did not start: {ready}")
+            raise ForkServerError(f"{self.what} did not start: {ready}")
 
     @property
     def alive(self) -> bool:
@@ -81,8 +87,49 @@ class ForkServer:
         line = self.proc.stdout.readline() if ready else ""
         if not line:
             self.close()
-            raise ForkServerError("the nbgrader fork server stopped answering")
+            raise ForkServerError(f"{self.what} stopped answering")
         return json.loads(line)
+
+    def ask(self, request: dict, timeout: float) -> dict:
+        """Send ``request``; its reply. ``timeout``: the one the server
+        enforces on the work asked for."""
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            self.close()
+            raise ForkServerError(f"{self.what} is gone") from None
+        # the margin covers the server killing what outlived its timeout
+        return self._reply(timeout + 60)
+
+    def close(self) -> None:
+        """End the server, and whatever is still running in its process group."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.proc.poll() is None:
+            self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class ForkServer(ServerProcess):
+    """The batch's side: starts the server, sends it commands."""
+
+    what = "the nbgrader fork server"
+
+    def __init__(self, env: dict | None = None, entry: str = NBGRADER_MAIN, start_timeout=120.0):
+        super().__init__("dlcourse.nbgrader_forks", [entry], env, start_timeout)
 
     def run(
         self, args: list[str], cwd: str | Path, log: str | Path, timeout: float
@@ -91,14 +138,7 @@ class ForkServer:
         Returns (exit status, output); negative for a signal, as subprocess."""
         Path(log).parent.mkdir(parents=True, exist_ok=True)
         request = {"args": list(args), "cwd": str(cwd), "log": str(log), "timeout": timeout}
-        try:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-        except OSError:
-            self.close()
-            raise ForkServerError("the nbgrader fork server is gone") from None
-        # the server enforces the timeout; the margin covers killing the group
-        reply = self._reply(timeout + 60)
+        reply = self.ask(request, timeout)
         output = Path(log).read_text(errors="replace") if Path(log).exists() else ""
         if reply.get("timed_out"):
             output += (
@@ -106,20 +146,6 @@ class ForkServer:
             )
             Path(log).write_text(output)
         return int(reply["code"]), output
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
 
 
 # --------------------------------------------------------------- the server
@@ -202,34 +228,48 @@ def _wait(pid: int, timeout: float) -> tuple[int, bool]:
     return os.waitstatus_to_exitcode(status), timed_out
 
 
-def serve(entry: str) -> None:
-    from dlcourse.startup import skip_slow_unused_imports
-
-    skip_slow_unused_imports()
+def preload(names) -> None:
+    """Import ``names`` (one that fails is imported again, and reported, by
+    the child that needs it), then freeze every object imported so far: the
+    children read them, never collect them. A collection in a child (pytest
+    runs one at its end) then skips them, instead of writing to every page
+    it inherited and making the kernel copy them all."""
     import importlib
 
-    from dlcourse.graders_zygote import PRELOAD as GRADERS_PRELOAD
-
-    for name in PRELOAD + (GRADERS_PRELOAD if entry == NBGRADER_MAIN else ()):
+    for name in names:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the child imports it again and reports
             pass
-    _load(entry)
-    # every object imported so far is the children's to read, never to
-    # collect: a collection in a child (pytest runs one at its end) then
-    # skips them, instead of writing to every page it inherited and
-    # making the kernel copy them all
     gc.freeze()
+
+
+def answer(handle) -> None:
+    """Say this server is ready, then answer each request read from standard
+    input with ``handle(request, replies)``: a dict, written as one line.
+    ``replies`` is the descriptor the replies go to, which a child must close;
+    nothing else may write to it (standard output becomes /dev/null)."""
     replies = os.dup(1)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing else may write replies
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 
     def reply(message: dict) -> None:
         os.write(replies, (json.dumps(message) + "\n").encode())
 
     reply({"ready": True, "pid": os.getpid()})
     for line in sys.stdin:
-        request = json.loads(line)
+        reply(handle(json.loads(line), replies))
+
+
+def serve(entry: str) -> None:
+    from dlcourse.startup import skip_slow_unused_imports
+
+    skip_slow_unused_imports()
+    from dlcourse.graders_zygote import PRELOAD as GRADERS_PRELOAD
+
+    _load(entry)
+    preload(PRELOAD + (GRADERS_PRELOAD if entry == NBGRADER_MAIN else ()))
+
+    def fork_child(request: dict, replies: int) -> dict:
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -237,7 +277,9 @@ def serve(entry: str) -> None:
             os.close(replies)
             _child(request, entry)
         code, timed_out = _wait(pid, float(request["timeout"]))
-        reply({"code": code, "timed_out": timed_out})
+        return {"code": code, "timed_out": timed_out}
+
+    answer(fork_child)
 
 
 if __name__ == "__main__":

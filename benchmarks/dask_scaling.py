@@ -158,57 +158,23 @@ def local(folder: Path, db: str) -> None:
 
 def dask(folder: Path, workers: int, db: str) -> None:
     """Start a scheduler and ``workers`` workers, grade, stop them."""
-    from distributed import Client
+    from dask_cluster import start_scheduler, start_worker, wait_for_workers
 
     run = folder / "cluster"
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir()
     started = []
-
-    def start(command, cwd, env, name):
-        log = open(run / f"{name}.log", "ab")  # noqa: SIM115 - kept open with the process
-        proc = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        started.append(proc)
-        return proc
-
-    dask_cli = str(BIN / "dask")
-    file = run / "scheduler.json"
     try:
-        start(
-            [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0"]
-            + ["--dashboard-address", ":0", "--scheduler-file", str(file)],
-            run,
-            _env(),
-            "scheduler",
-        )
-        deadline = time.monotonic() + 60
-        while not file.exists():
-            if time.monotonic() > deadline:
-                raise SystemExit("the scheduler did not start")
-            time.sleep(0.1)
-        address = json.loads(file.read_text())["address"]
+        scheduler, address = start_scheduler(run, _env())
+        started.append(scheduler)
         for k in range(workers):
             machine = folder / MACHINES[k % len(MACHINES)]
             tmp = machine / f"tmp{k}"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            start(
-                [dask_cli, "worker", address, "--nthreads", "1", "--no-nanny"]
-                + ["--no-dashboard", "--host", "127.0.0.1", "--name", f"w{k + 1}"],
-                machine,
-                _env(TMPDIR=str(tmp)),
-                f"worker{k + 1}",
-            )
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(workers, timeout=120)
+            env = _env(TMPDIR=str(tmp))
+            started.append(start_worker(address, machine, f"w{k + 1}", run, env))
+        wait_for_workers(address, workers)
         _batch(folder, db, f"dask{workers}", address)
     finally:
         for proc in reversed(started):

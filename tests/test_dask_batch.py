@@ -17,13 +17,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from course import ROOT
+from dask_cluster import start_scheduler, start_worker, wait_for_workers
 from postgres import postgres, server_bin  # noqa: F401 - the session's server, a fixture
 
 pytest.importorskip(
@@ -36,7 +36,6 @@ from dlcourse.manifest import write_manifest  # noqa: E402
 A = "01_gradients"
 MISTAKE = "grad_j1_sign_error"
 STUDENTS = ("s_reference", "s_mistake", "s_blank")
-DASK = str(Path(sys.executable).parent / "dask")
 
 
 def _course_files(root: Path) -> Path:
@@ -88,43 +87,8 @@ class Cluster:
 
     def __init__(self, tmp: Path):
         self.tmp = tmp
-        self.file = tmp / "scheduler.json"
-        self.scheduler = self._start(
-            [
-                DASK,
-                "scheduler",
-                "--host",
-                "127.0.0.1",  # Dask runs what it is sent: never beyond this machine
-                "--port",
-                "0",
-                "--dashboard-address",
-                ":0",
-                "--scheduler-file",
-                str(self.file),
-            ],
-            tmp,
-            "scheduler",
-        )
-        deadline = time.monotonic() + 60
-        while not self.file.exists():
-            assert time.monotonic() < deadline, "the dask scheduler did not start"
-            time.sleep(0.2)
-        import json
-
-        self.address = json.loads(self.file.read_text())["address"]
+        self.scheduler, self.address = start_scheduler(tmp)
         self.workers = {name: self.start_worker(name) for name in ("w1", "w2")}
-
-    def _start(self, command, cwd: Path, name: str, env=None) -> subprocess.Popen:
-        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - kept open with the process
-        return subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
     def start_worker(self, name: str) -> subprocess.Popen:
         """A worker on its own "machine": its course copy, its own TMPDIR
@@ -135,30 +99,10 @@ class Cluster:
             (machine / "tmp").mkdir()
         env = {**os.environ, "TMPDIR": str(machine / "tmp")}
         env.pop("DLCOURSE_COURSE", None)  # the worker's course is its folder
-        return self._start(
-            [
-                DASK,
-                "worker",
-                self.address,
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--no-dashboard",
-                "--host",
-                "127.0.0.1",
-                "--name",
-                name,
-            ],
-            machine,
-            name,
-            env,
-        )
+        return start_worker(self.address, machine, name, self.tmp, env)
 
     def wait_for_workers(self, n: int) -> None:
-        from distributed import Client
-
-        with Client(self.address, timeout="30s") as client:
-            client.wait_for_workers(n, timeout=120)
+        wait_for_workers(self.address, n)
 
     def kill(self, proc: subprocess.Popen, machine: str | None = None) -> None:
         """Kill ``proc``'s process group and, with ``machine``, every process

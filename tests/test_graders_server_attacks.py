@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import gone
 
 # the student's side of the descriptor attack: what a sandbox can see of
 # its descriptors and of the server (whose pid the graders pass it)
@@ -137,21 +138,6 @@ def facts():
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _gone(pid: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not _alive(pid)
-
-
 def test_neither_the_graders_nor_the_student_reach_the_servers_pipes_or_process(tmp_path):
     """The spare holds no descriptor of the pipes the server answers on or
     reads requests from; the student's sandbox cannot signal the server,
@@ -239,7 +225,7 @@ print(json.dumps({"ran": ran, "spare": facts()["pid"], "server": server}))
 """,
     )
     assert out["ran"] is None
-    assert _gone(out["spare"], within=1.0), "the orphaned spare still runs"
+    assert gone(out["spare"], within=1.0), "the orphaned spare still runs"
     time.sleep(2.5)  # the spare would have written by now
     assert not (tmp_path / "late").exists()
 
@@ -259,7 +245,7 @@ print(json.dumps({{"ran": ran, "took": time.monotonic() - start, "worker": facts
 """,
     )
     assert out["ran"] == [-9, True] and out["took"] < 20
-    assert _gone(out["worker"], within=2.0), "the student's sandbox outlived its grading"
+    assert gone(out["worker"], within=2.0), "the student's sandbox outlived its grading"
 
 
 def test_a_process_left_by_a_grading_does_not_run_into_the_next(tmp_path):

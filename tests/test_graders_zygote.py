@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from course import ROOT, scratch_course, submit_reference
+from processes import gone
 
 from dlcourse.batch import run_batch
 from dlcourse.grading import DEFAULT_MEMORY_BYTES
@@ -205,15 +205,4 @@ print(z._spare.pid)
     result = _script(code, tmp_path)
     assert result.returncode == 0, result.stderr
     pid = int(result.stdout.split()[-1])
-    deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(pid), "an unused spare outlived the process that made it"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    assert gone(pid, within=10), "an unused spare outlived the process that made it"

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from processes import gone
 
 from dlcourse.sandbox import Cell, Sandbox, StudentError
 from dlcourse.sandbox.session import worker_environment
@@ -175,20 +176,8 @@ def test_a_sandbox_started_anew_ends_with_the_grader_that_started_it():
     finally:
         grader.kill()
         grader.wait()
-    deadline = time.monotonic() + 10
-    left = pids
-    while left and time.monotonic() < deadline:
-        time.sleep(0.05)
-        left = [pid for pid in pids if _running(pid)]
+    left = [pid for pid in pids if not gone(pid, within=10)]
     assert not left, f"still running after their grader was killed: {left}"
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_only_the_slow_imports_a_notebook_makes_are_preloaded(tmp_path):

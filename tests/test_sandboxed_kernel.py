@@ -116,6 +116,62 @@ def test_plotting_writes_nothing_to_stderr(tmp_path):
     assert stderr == []
 
 
+FONT_LIST_PROBE = """
+import json, os
+folder = os.environ["MPLCONFIGDIR"]
+names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+given = {n: open(os.path.join(folder, n), "rb").read().decode() for n in names}
+import matplotlib.font_manager as fm
+print(json.dumps({"given": given, "fonts": len(fm.fontManager.ttflist)}))
+# what a hostile kernel can do to its copy: garbage, then a link in its place
+for n in names:
+    path = os.path.join(folder, n)
+    open(path, "w").write("{not json")
+    os.replace(path, path + ".old")
+    os.symlink("/proc/self/environ", path)
+"""
+
+
+def test_each_kernel_gets_its_own_copy_of_the_font_list(tmp_path):
+    """matplotlib's font list is built once, outside every kernel, and each
+    confined kernel starts with a copy in its private matplotlib folder (no
+    font scan per kernel): what one kernel does to its copy reaches neither
+    the trusted list nor the next kernel."""
+    import json
+
+    from dlcourse.sandbox.kernel import _font_lists
+
+    first = json.loads(asyncio.run(_run(tmp_path, FONT_LIST_PROBE)).splitlines()[0])
+    trusted = Path(_font_lists())
+    lists = {p.name: p.read_text() for p in trusted.glob("fontlist-v*.json")}
+    assert lists and first["given"] == lists, "the kernel did not start with the trusted font list"
+    assert first["fonts"] > 0
+    second = json.loads(asyncio.run(_run(tmp_path, FONT_LIST_PROBE)).splitlines()[0])
+    assert second["given"] == lists, "the next kernel saw what the first did to its copy"
+    for path in trusted.glob("fontlist-v*.json"):
+        assert not path.is_symlink() and path.read_text() == lists[path.name]
+        assert path.stat().st_uid == 0 and not path.stat().st_mode & 0o022
+
+
+def test_only_a_regular_font_list_is_read_and_nothing_is_written_through_a_link(tmp_path):
+    from dlcourse.sandbox.font_cache import LIMIT_BYTES, give_font_lists, read_font_lists
+
+    source = tmp_path / "source"
+    source.mkdir()
+    (tmp_path / "secret").write_text("secret")
+    (source / "fontlist-v1.json").symlink_to(tmp_path / "secret")
+    os.mkfifo(source / "fontlist-v2.json")
+    (source / "fontlist-v3.json").write_bytes(b"x" * (LIMIT_BYTES + 1))
+    (source / "fontlist-v4.json").write_text("[]")
+    assert read_font_lists(str(source)) == {"fontlist-v4.json": b"[]"}
+    assert read_font_lists(None) == {}
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "fontlist-v4.json").symlink_to(tmp_path / "secret")
+    give_font_lists({"fontlist-v4.json": b"planted"}, str(target))
+    assert (tmp_path / "secret").read_text() == "secret"
+
+
 def test_a_cell_that_kills_the_kernel_costs_only_itself(tmp_path):
     import nbformat
 

@@ -258,3 +258,19 @@ def file_digest(path: str | Path) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+def read_small_file(path: str, limit: int = 64 * 1024) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of at most ``limit``
+    bytes (never following a link, never blocking on a FIFO), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)

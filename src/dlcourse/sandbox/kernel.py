@@ -31,6 +31,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, DottedObjectName, Type, Unicode
 
+from dlcourse.sandbox.harvest import read_small_file
 from dlcourse.sandbox.hiding import paths_to_hide
 
 log = logging.getLogger("dlcourse.sandbox")
@@ -107,22 +108,11 @@ class SandboxedKernelClient(AsyncKernelClient):
             manager.seal()
 
 
-def read_small_file(path: str, limit: int = 64 * 1024) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file of at most ``limit``
-    bytes (never following a link, never blocking on a FIFO), else None."""
-    import stat
+def _font_lists() -> str | None:
+    from dlcourse.sandbox.font_cache import font_list_folder
 
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        return os.read(fd, limit)
-    finally:
-        os.close(fd)
+    folder = font_list_folder(_ipc_base() / "fonts")
+    return str(folder) if folder else None
 
 
 def _ipc_base() -> Path:
@@ -183,6 +173,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             "writable": [cwd] + ([self._ipc_dir] if self._ipc_dir else []),
             "workdir": cwd,
             "report": os.path.join(self._ipc_dir, "report.json") if self._ipc_dir else None,
+            # matplotlib's font list, copied into the kernel's private /tmp
+            # (see dlcourse.sandbox.font_cache); None without root
+            "font_lists": _font_lists() if root_user else None,
             "env": {
                 "IPYTHONDIR": "/tmp/ipython",
                 "MPLCONFIGDIR": "/tmp/matplotlib",

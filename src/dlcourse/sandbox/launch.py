@@ -19,7 +19,10 @@ def main(argv: list[str]) -> None:
     config = json.loads(argv[0])
     command = argv[2:]
     from dlcourse.sandbox import confine
+    from dlcourse.sandbox.font_cache import give_font_lists, read_font_lists
 
+    # read as root, before confinement hides the folder
+    font_lists = read_font_lists(config.get("font_lists"))
     report = confine.enter(
         hidden_paths=config.get("hidden_paths", []),
         limits=config.get("limits"),
@@ -37,6 +40,9 @@ def main(argv: list[str]) -> None:
         # without root nothing moved the process: start the kernel there
         os.chdir(config["workdir"])
     os.environ.update(config.get("env", {}))
+    if font_lists and "file system" in report["applied"] and os.environ.get("MPLCONFIGDIR"):
+        # only into the private /tmp of a confined kernel, never a shared one
+        give_font_lists(font_lists, os.environ["MPLCONFIGDIR"])
     # jupyter_client adds the grading process's pid (meaningless in the
     # kernel's own PID namespace)
     os.environ.pop("JPY_PARENT_PID", None)

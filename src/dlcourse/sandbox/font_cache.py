@@ -68,8 +68,12 @@ def font_list_folder(base: Path) -> Path | None:
             timeout=120,
             check=True,
         )
-        if not any(staging.glob(PATTERN)):
+        built = list(staging.glob(PATTERN))
+        if not built:
             return None
+        # readable by all, written by root only, whatever the umask
+        for path in built:
+            os.chmod(path, 0o644)
         os.chmod(staging, 0o755)
         try:
             staging.rename(folder)  # another process may have built it meanwhile

@@ -4,6 +4,7 @@ past a wall-clock backstop the call is the machine's failure, not a zero."""
 
 import multiprocessing
 import os
+import signal
 import time
 
 import pytest
@@ -122,6 +123,21 @@ def test_a_kill_at_the_cpu_limit_says_so():
         with pytest.raises(StudentError) as stopped:
             box.get("spin")(20)
         assert "CPU time limit of 2 s" in str(stopped.value), str(stopped.value)
+
+
+def test_a_reading_taken_after_the_kill_does_not_hide_the_cpu_limit():
+    # the race CI met once: the worker is killed at its CPU limit, the poll
+    # that follows reads the sandbox's CPU from its live processes (none:
+    # the dead worker's time went with it), and only then sees the EOF
+    box = Sandbox(limits={"cpu_seconds": 2})
+    box._note_cpu(1.95)
+    box._note_cpu(0.0)
+    assert "CPU time limit of 2 s" in box._exit_reason(-signal.SIGKILL)
+    # a kill far from the limit stays what it was
+    fresh = Sandbox(limits={"cpu_seconds": 2})
+    fresh._note_cpu(0.1)
+    assert "CPU time limit" not in fresh._exit_reason(-signal.SIGKILL)
+    assert "killed: memory, CPU time or output limit" in fresh._exit_reason(-signal.SIGKILL)
 
 
 def test_the_reference_keeps_every_point_on_a_saturated_machine(grade):

@@ -255,10 +255,10 @@ class Sandbox:
             now = time.monotonic()
             # a sandbox whose own processes keep its worker from a CPU (a
             # fork bomb) is charged their CPU time instead
-            self._cpu_seen, self._cpu_seen_at = self._sandbox_cpu_seconds(), time.monotonic()
+            cpu_now = self._note_cpu(self._sandbox_cpu_seconds())
             charged = max(
                 (now - start) - (self._waiting_seconds() - waited_before),
-                self._cpu_seen - cpu_before,
+                cpu_now - cpu_before,
             )
             if charged >= budget:
                 self.close()
@@ -318,6 +318,16 @@ class Sandbox:
                 "or much slower than needed"
             )
         return _exit_reason(code)
+
+    def _note_cpu(self, reading: float) -> float:
+        """Keep ``reading`` (CPU seconds of the sandbox's live processes)
+        as the base of :meth:`_cpu_at_most` unless it is lower than the base
+        already kept: a worker killed at the CPU limit takes its CPU time
+        with it, and a reading taken after its death (0) must not make the
+        kill look like a crash. Returns ``reading``."""
+        if reading >= self._cpu_seen:
+            self._cpu_seen, self._cpu_seen_at = reading, time.monotonic()
+        return reading
 
     def _cpu_at_most(self) -> float:
         """The most CPU time the sandbox can have used by now: what was last

@@ -30,19 +30,32 @@ def shared_execution_cache(tmp_path_factory, worker_id):
 
 @pytest.fixture
 def grade(tmp_path):
-    """grade(notebook_node_or_path, assignment, seed=None, seeds=None) -> the
-    hidden graders' report (with ``seeds``: each seed's cells under
-    ``rounds``)."""
+    """grade(notebook_node_or_path, assignment, seed=None, seeds=None,
+    only_cells=None) -> the hidden graders' report (with ``seeds``: each
+    seed's cells under ``rounds``; with ``only_cells``: those graded cells
+    only)."""
     from dlcourse.grading import run_hidden_graders
 
-    def run(nb, assignment: str, seed: int | None = None, seeds: list[int] | None = None) -> dict:
+    def run(
+        nb,
+        assignment: str,
+        seed: int | None = None,
+        seeds: list[int] | None = None,
+        only_cells: list[str] | None = None,
+    ) -> dict:
         if isinstance(nb, (str, Path)):
             path = Path(nb)
         else:
             path = tmp_path / f"{assignment}.ipynb"
             nbformat.write(nb, str(path))
         report = run_hidden_graders(
-            path, assignment, ROOT, timeout=1500 * len(seeds or [1]), seed=seed, seeds=seeds
+            path,
+            assignment,
+            ROOT,
+            timeout=1500 * len(seeds or [1]),
+            seed=seed,
+            seeds=seeds,
+            only_cells=only_cells,
         )
         assert "error" not in report, report
         return report

@@ -11,6 +11,10 @@ SEEDS in one grading session (``--grading-seeds``: every hidden check runs
 once per seed, with the inputs that seed gives it), and each seed's cell
 scores are checked on their own: a mistake must lose points on every seed.
 
+A bundle is graded only in the cells whose grading can differ from the
+reference's (see _cells_to_grade); every other cell runs the reference's
+code, which earns every point.
+
 Entries are graded in bundles: one submission holds several entries, each in
 a different answer cell, losing in (mistakes) a different graded cell. Each
 graded cell's checks run the reference for every cell but its own (see
@@ -30,7 +34,8 @@ from catalogue import Entry, load
 from course import ROOT, messages, release_notebook, source_notebook
 
 from dlcourse.filled_submission import filled_submission
-from dlcourse.submission import load_notebook
+from dlcourse.program import program_for
+from dlcourse.submission import load_notebook, parse_notebook
 
 # the grading seeds of CI (issue 13: every mistake loses on at least three)
 SEEDS = [1, 2, 3]
@@ -51,17 +56,41 @@ def _answer_ids(assignment: str) -> list[str]:
     ]
 
 
-def _whole_notebook_answers(assignment: str) -> set[str]:
-    """Answer cells whose code the graders run in one whole-notebook
-    execution (graded cells whose checks use ``executed_notebook``)."""
-    graded = load_notebook(source_notebook(assignment)).graded
+def _whole_notebook_graded(assignment: str) -> set[str]:
+    """Graded cells whose checks use ``executed_notebook`` (the grade report
+    of the reference names the same ones, see test_reference_earns_every_point)."""
     cells = set()
     for path in (ROOT / "graders" / assignment).glob("test_*.py"):
         text = path.read_text()
         if "executed_notebook" in text:
-            for grade_id in re.findall(r"graded\(\s*[\"']([^\"']+)[\"']", text):
-                cells.update(graded[grade_id].answers if grade_id in graded else ())
+            cells.update(re.findall(r"graded\(\s*[\"']([^\"']+)[\"']", text))
     return cells
+
+
+def _whole_notebook_answers(assignment: str) -> set[str]:
+    """Answer cells whose code the graders run in one whole-notebook
+    execution (the answers of :func:`_whole_notebook_graded`)."""
+    graded = load_notebook(source_notebook(assignment)).graded
+    return {a for g in _whole_notebook_graded(assignment) if g in graded for a in graded[g].answers}
+
+
+def _cells_to_grade(assignment: str, nb) -> list[str]:
+    """The graded cells whose grading can differ from the reference's: the
+    whole-notebook ones, and those whose program (the code their sandboxes
+    run, :func:`dlcourse.program.program_for`) differs from the reference's.
+    The others run exactly the reference's code under the same seeds, which
+    test_reference_earns_every_point proves earns every point."""
+    reference = load_notebook(source_notebook(assignment))
+    student = parse_notebook(nb)
+    filled = parse_notebook(
+        filled_submission(release_notebook(assignment), source_notebook(assignment))
+    )
+    whole = _whole_notebook_graded(assignment)
+    return sorted(
+        g
+        for g in reference.graded
+        if g in whole or program_for(g, reference, student) != program_for(g, reference, filled)
+    )
 
 
 def _bundles(assignment: str, entries: list[Entry]) -> list[list[Entry]]:
@@ -122,6 +151,8 @@ def test_reference_earns_every_point(grade, assignment):
     nb = filled_submission(release_notebook(assignment), source_notebook(assignment))
     report = grade(nb, assignment, seeds=SEEDS)
     assert report["cells"], "no graded cells found"
+    # the whole-notebook cells this file's bundles and _cells_to_grade rely on
+    assert set(report.get("executed_cells", [])) == _whole_notebook_graded(assignment)
     for seed, cells in _rounds(report).items():
         short = {g: c["score"] for g, c in cells.items() if c["score"] != c["points"]}
         assert not short, f"seed {seed}: {short}"
@@ -166,23 +197,29 @@ def test_bundles_keep_entries_apart():
 
 @pytest.mark.parametrize(("assignment", "bundle"), _cases("variants"))
 def test_correct_variants_earn_every_point(grade, assignment, bundle):
-    report = grade(_submission(assignment, bundle, "replace"), assignment, seeds=SEEDS)
+    nb = _submission(assignment, bundle, "replace")
+    graded = _cells_to_grade(assignment, nb)
+    assert graded, f"the variants {[e.name for e in bundle]} change no graded cell's code"
+    report = grade(nb, assignment, seeds=SEEDS, only_cells=graded)
     _no_grader_errors(report)
     names = [e.name for e in bundle]
     for seed, cells in _rounds(report).items():
         short = {
             g: (c["score"], [m["message"] for m in c["checks"] if m["outcome"] != "passed"])
             for g, c in cells.items()
-            if c["score"] != c["points"]
+            if g in graded and c["score"] != c["points"]
         }
         assert not short, f"seed {seed}: correct variants {names} lost points: {short}"
 
 
 @pytest.mark.parametrize(("assignment", "bundle"), _cases("mistakes"))
 def test_mistakes_lose_points_in_their_own_cells_only(grade, assignment, bundle):
-    report = grade(_submission(assignment, bundle, "append"), assignment, seeds=SEEDS)
-    _no_grader_errors(report)
+    nb = _submission(assignment, bundle, "append")
+    graded = _cells_to_grade(assignment, nb)
     planted = {e.fields["loses"] for e in bundle}
+    assert planted <= set(graded), f"the mistakes do not change {planted - set(graded)}"
+    report = grade(nb, assignment, seeds=SEEDS, only_cells=graded)
+    _no_grader_errors(report)
     for seed, cells in _rounds(report).items():
         for entry in bundle:
             loses = entry.fields["loses"]
@@ -197,7 +234,7 @@ def test_mistakes_lose_points_in_their_own_cells_only(grade, assignment, bundle)
         others = {
             g: c["score"]
             for g, c in cells.items()
-            if g not in planted and c["score"] != c["points"]
+            if g in graded and g not in planted and c["score"] != c["points"]
         }
         assert not others, f"seed {seed}: {[e.name for e in bundle]} also lost points in {others}"
 

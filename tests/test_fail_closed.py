@@ -234,3 +234,18 @@ def test_the_batch_reports_broken_graders_as_could_not_be_graded(tmp_path):
     assert all(c["score"] == "" for c in info["cells"].values()) and info["total"] == 0
     log = (root / "reports" / A / "ada" / "autograde.log").read_text()
     assert "    | " in log and "test_linear.py" in log  # the graders' output, for the instructor
+
+
+def test_only_the_cells_asked_for_are_graded_and_an_unknown_one_is_refused(tmp_path):
+    nb = tmp_path / f"{A}.ipynb"
+    nbformat.write(filled_submission(release_notebook(A), source_notebook(A)), str(nb))
+    asked = ["test_softmax", "test_linear"]
+    report = run_hidden_graders(nb, A, ROOT, only_cells=asked)
+    assert "error" not in report, report.get("error")
+    scored = {g for g, c in report["cells"].items() if c.get("score") is not None}
+    assert scored == set(asked)
+    assert all(report["cells"][g]["score"] == report["cells"][g]["points"] for g in asked)
+    # a cell that has no checks was never graded: the course's failure, not a 0
+    refused = run_hidden_graders(nb, A, ROOT, only_cells=["test_softmax", "test_nothing"])
+    assert refused.get("error", "").startswith(GRADERS_FAILED)
+    assert "test_nothing" in refused["error"]

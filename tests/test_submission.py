@@ -13,6 +13,7 @@ from dlcourse.submission import (
     load_notebook,
     strip_magics,
     strip_solution_markers,
+    student_helpers,
 )
 
 
@@ -92,6 +93,68 @@ def test_code_transformations():
     assert "def f" in kept and "X = 2" in kept and "import os" in kept
     assert "print" not in kept and "for" not in kept
     assert definitions_only("def broken(:") == ""
+
+
+REFERENCE_CELL = (
+    "import math\n\nclass Net:\n    pass\n\ndef relu(x):\n    return max(x, 0)\n\nSIZE = 4"
+)
+
+
+@pytest.mark.parametrize(
+    ("student", "left_out", "kept"),
+    [
+        # the reference defines all of these again, and nothing runs as they do
+        ("def relu(x):\n    return x\nSIZE = 5\nimport math", ["def relu", "SIZE", "math"], []),
+        # the student's own helper stays; the replaced function goes
+        ("def relu(x):\n    return x\ndef leaky(x):\n    return x", ["def relu"], ["leaky"]),
+        # a helper that stays reads Net as it is defined: Net stays before it
+        ("class Net:\n    pass\nclass Wider(Net):\n    pass", [], ["class Net", "Wider"]),
+        ("def relu(x):\n    return x\ndef act(x, f=relu):\n    return f(x)", [], ["relu", "act"]),
+        ("SIZE = 5\nHALF = SIZE // 2", [], ["SIZE = 5", "HALF"]),
+        # running it has an effect the reference does not undo (a draw, a print)
+        ("SIZE = draw()", [], ["SIZE = draw()"]),
+        ("@register\ndef relu(x):\n    return x", [], ["@register"]),
+        ("class Net:\n    log(1)", [], ["log(1)"]),
+        # one name of two is the student's own
+        ("SIZE, EXTRA = 5, 6", [], ["EXTRA"]),
+    ],
+)
+def test_student_helpers_leave_out_only_what_the_reference_undoes(student, left_out, kept):
+    helpers = student_helpers(student, REFERENCE_CELL)
+    for text in left_out:
+        assert text not in helpers, helpers
+    for text in kept:
+        assert text in helpers, helpers
+
+    # whatever is left out, the student's cell then the reference defines the
+    # same names as the helpers then the reference
+    def names(code):
+        namespace = {"draw": lambda: 1, "register": lambda f: f, "log": print}
+        exec(code + "\n" + REFERENCE_CELL, namespace)
+        return set(namespace)
+
+    assert names(helpers) == names(definitions_only(student))
+
+
+def test_programs_of_submissions_that_differ_only_in_replaced_definitions_are_equal(tmp_path):
+    from course import release_notebook
+
+    from dlcourse.filled_submission import filled_submission
+
+    reference = load_notebook(source_notebook("02_layers"))
+
+    def program(append):
+        nb = filled_submission(
+            release_notebook("02_layers"), source_notebook("02_layers"), append=append
+        )
+        return program_for("test_softmax", reference, load_notebook_from(nb, tmp_path))
+
+    plain = program({})
+    # a wrong relu appended to the reference's: only its own cells see it
+    wrong = program({"activations": "def relu(z):\n    return z"})
+    helper = program({"activations": "def my_helper(z):\n    return z"})
+    assert wrong == plain
+    assert helper != plain and any("my_helper" in c.code for c in helper)
 
 
 def test_program_substitutes_the_reference_for_other_cells():

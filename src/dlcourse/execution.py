@@ -96,10 +96,10 @@ def isolated_notebook(reference: dict, student: dict | None, own: set[str]) -> d
     import nbformat
 
     from dlcourse.submission import (
-        definitions_only,
         parse_notebook,
         strip_magics,
         strip_solution_markers,
+        student_helpers,
     )
 
     submitted = parse_notebook(student).answers if student is not None else None
@@ -118,9 +118,7 @@ def isolated_notebook(reference: dict, student: dict | None, own: set[str]) -> d
             elif grade_id in own:
                 cell.source = submitted.get(grade_id, "")
             elif grade_id in submitted:
-                helpers = _not_redefined(
-                    definitions_only(strip_magics(submitted[grade_id])), ref_code
-                )
+                helpers = student_helpers(strip_magics(submitted[grade_id]), ref_code)
                 cell.source = f"{helpers}\n\n{ref_code}" if helpers else ref_code
             else:
                 cell.source = ref_code
@@ -128,33 +126,6 @@ def isolated_notebook(reference: dict, student: dict | None, own: set[str]) -> d
     nb.cells = cells
     nbformat.validate(nb)
     return nb
-
-
-def _defined_names(node) -> set[str]:
-    import ast
-
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-    return {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
-
-
-def _not_redefined(helpers: str, reference: str) -> str:
-    """The student's definitions that the reference cell does not redefine
-    (those would be replaced anyway; dropping them makes the isolated
-    notebooks of submissions that differ only there identical, so one run
-    serves them all, see :func:`execution_key`)."""
-    import ast
-
-    try:
-        redefined = set().union(*map(_defined_names, ast.parse(reference).body))
-        tree = ast.parse(helpers)
-    except SyntaxError:
-        return helpers
-    tree.body = [n for n in tree.body if not _defined_names(n) <= redefined]
-    return ast.unparse(tree)
 
 
 def execution_key(nb: dict) -> str:

@@ -77,6 +77,7 @@ def run_hidden_graders(
     seeds: list[int] | None = None,
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
     real_run_files: str | Path | None = None,
+    only_cells: list[str] | None = None,
 ) -> dict:
     """Grade ``notebook`` with ``<root>/<graders_dir>/<assignment>``.
 
@@ -96,6 +97,10 @@ def run_hidden_graders(
     run (:mod:`dlcourse.execution`), whose result then counts, so that a
     mistake upstream still costs points only in its own cell. The report's
     ``isolated_for`` lists those cells.
+
+    ``only_cells``: run only the checks of these graded cells (the others
+    are in the report with no score; whole-notebook checks then run with the
+    student's code in the answer cells of these cells only).
     """
     root = Path(root).resolve()
     argv = [
@@ -114,9 +119,13 @@ def run_hidden_graders(
     if seeds:
         # every check once per seed, in this one process (see the plugin)
         argv += ["--grading-seeds", ",".join(str(int(s)) for s in seeds)]
+    if only_cells is not None:
+        argv += ["--only-cells", ",".join(only_cells)]
     if real_run_files is None:
-        return _graded(argv, root, timeout, memory_bytes)
-    report = _graded(argv + ["--real-run-files", str(real_run_files)], root, timeout, memory_bytes)
+        return _graded(argv, root, timeout, memory_bytes, only=only_cells)
+    report = _graded(
+        argv + ["--real-run-files", str(real_run_files)], root, timeout, memory_bytes, only_cells
+    )
     if report.get("error"):
         return report
     cells = report["cells"]

@@ -17,6 +17,7 @@ from dlcourse.submission import (
     definitions_only,
     strip_magics,
     strip_solution_markers,
+    student_helpers,
 )
 
 REFERENCE_SUFFIX = " (reference)"
@@ -43,8 +44,9 @@ def program_for(grade_id: str, reference: Notebook, student: Notebook | None) ->
             cells.append(Cell(key, code))
             continue
         if student is not None and key in student.answers:
-            helpers = definitions_only(strip_magics(student.answers[key]))
-            cells.append(Cell(key, helpers, fatal=False))
+            helpers = student_helpers(strip_magics(student.answers[key]), ref_code)
+            if helpers:
+                cells.append(Cell(key, helpers, fatal=False))
         cells.append(Cell(key + REFERENCE_SUFFIX, ref_code))
     # Locked setup code is the instructor's: graders may call its helpers as
     # trusted tools (data makers, program evaluators), so a student's answer

@@ -105,6 +105,95 @@ def definitions_only(code: str) -> str:
     return ast.unparse(tree)
 
 
+def _defined_names(node) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _run_at_definition(node) -> list:
+    """The parts of a top-level statement Python evaluates when the
+    statement runs (not when a function it defines is called)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = node.args
+        every = args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+        annotations = [a.annotation for a in every if a is not None and a.annotation]
+        return [
+            *node.decorator_list,
+            *args.defaults,
+            *(d for d in args.kw_defaults if d is not None),
+            *annotations,
+            *([node.returns] if node.returns else []),
+        ]
+    if isinstance(node, ast.ClassDef):
+        parts = [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+        for statement in node.body:
+            parts += _run_at_definition(statement)
+        return parts
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return []
+    return [node]
+
+
+def _decorated(node) -> bool:
+    """A statement that calls a decorator as it runs (a decorator is called,
+    with or without parentheses), counting a class body's methods."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return bool(node.decorator_list)
+    if isinstance(node, ast.ClassDef):
+        return bool(node.decorator_list) or any(map(_decorated, node.body))
+    return False
+
+
+def student_helpers(student_code: str, reference_code: str) -> str:
+    """The definitions of a student's answer cell (:func:`definitions_only`)
+    that matter once the reference solution of the same cell has run right
+    after them: the student's own helpers.
+
+    A definition is left out only when running it has no effect the
+    reference does not undo: the reference defines every name it defines,
+    it calls nothing as it runs (decorators, default values, class bodies
+    and assigned values are evaluated then), and no helper that stays reads
+    one of its names as it runs (``class Wider(Net)``). Leaving those out
+    makes the code run for submissions that differ only there identical
+    (the graders' programs, the isolated notebook and its cached run)."""
+    helpers = definitions_only(student_code)
+    try:
+        redefined = set().union(*map(_defined_names, ast.parse(reference_code).body))
+        tree = ast.parse(helpers)
+    except SyntaxError:
+        return helpers
+
+    def calls(node) -> bool:
+        parts = _run_at_definition(node)
+        return _decorated(node) or any(isinstance(n, ast.Call) for p in parts for n in ast.walk(p))
+
+    def reads(node) -> set[str]:
+        return {
+            n.id
+            for p in _run_at_definition(node)
+            for n in ast.walk(p)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
+
+    droppable = {
+        i
+        for i, node in enumerate(tree.body)
+        if (names := _defined_names(node)) and names <= redefined and not calls(node)
+    }
+    while True:
+        needed = set().union(*(reads(n) for i, n in enumerate(tree.body) if i not in droppable))
+        kept_now = {i for i in droppable if _defined_names(tree.body[i]) & needed}
+        if not kept_now:
+            break
+        droppable -= kept_now
+    tree.body = [n for i, n in enumerate(tree.body) if i not in droppable]
+    return ast.unparse(tree)
+
+
 def read_notebook_json(path: str | Path) -> dict:
     """Parse ``path`` into an nbformat-4 dict, with a sentence on failure."""
     import nbformat

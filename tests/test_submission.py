@@ -103,8 +103,9 @@ REFERENCE_CELL = (
 @pytest.mark.parametrize(
     ("student", "left_out", "kept"),
     [
-        # the reference defines all of these again, and nothing runs as they do
-        ("def relu(x):\n    return x\nSIZE = 5\nimport math", ["def relu", "SIZE", "math"], []),
+        # the reference binds these again before it runs anything; an
+        # assignment always stays (its value may be read as the reference runs)
+        ("def relu(x):\n    return x\nSIZE = 5\nimport math", ["def relu", "math"], ["SIZE = 5"]),
         # the student's own helper stays; the replaced function goes
         ("def relu(x):\n    return x\ndef leaky(x):\n    return x", ["def relu"], ["leaky"]),
         # a helper that stays reads Net as it is defined: Net stays before it
@@ -134,6 +135,100 @@ def test_student_helpers_leave_out_only_what_the_reference_undoes(student, left_
         return set(namespace)
 
     assert names(helpers) == names(definitions_only(student))
+
+
+# (student's cell, reference cell, what a later cell reads, earlier cells):
+# the shapes of cells where leaving a replaced definition out could change
+# what the later cells see (found by a review told to break the rule)
+SAME_AFTERWARDS = [
+    # a call in the cell uses a constant the reference binds again
+    (
+        "HIDDEN = 128\ndef init():\n    return np.zeros((4, HIDDEN))\nW = init()\n"
+        "def own(x):\n    return x",
+        "HIDDEN = 128\ndef init():\n    return np.zeros((4, HIDDEN))\nW = init()",
+        "(own.__name__, W.shape, rng.normal())",
+        "import numpy as np\nrng = np.random.default_rng(0)\nHIDDEN = 10",
+    ),
+    # the reference reads the name before it binds it again
+    ("X = X / 255.0", "X = X / 255.0", "X", "X = 255.0"),
+    ("lr = 0.1", "lr = lr * 0.5", "lr", "lr = 1.0"),
+    (
+        "def f(x):\n    return 1",
+        "def g(x, h=f):\n    return h(x)\ndef f(x):\n    return 2",
+        "g(0)",
+        "",
+    ),
+    # attribute and subscript targets bind no name
+    (
+        "def forward(self, x):\n    return 2 * x\ndef predict(self, x):\n    return self.forward(x)\n"
+        "Net.forward = forward\nNet.predict = predict",
+        "def forward(self, x):\n    return 2 * x\nNet.forward = forward",
+        "Net().predict(1)",
+        "class Net:\n    pass",
+    ),
+    (
+        'CONFIG["momentum"] = 0.9\nCONFIG["lr"] = 0.01',
+        'CONFIG["lr"] = 0.01',
+        "CONFIG",
+        "CONFIG = {}",
+    ),
+    ('key = "adam"', "results[key] = 0.9", "(key, results)", "key = 'sgd'\nresults = {}"),
+    # imports: * and a submodule against its package
+    ("from math import *", "from os.path import *", "factorial(4)", ""),
+    ("import xml.dom.minidom", "import xml", "xml.dom.minidom.__name__", ""),
+    ("import numpy as np", "import numpy as np", "np.__name__", ""),
+    # a walrus, and statements of the reference that bind nothing for sure
+    ("N = (n_out := 10)", "N = 10", "n_out", ""),
+    ("def f(x, k=(n := 3)):\n    return x", "def f(x):\n    return x", "n", ""),
+    ("model = base", "model: object", "model", "base = 'student'\nmodel = 'old'"),
+    ("steps = 0", "steps += 1", "steps", "steps = 100"),
+    # replaced definitions the reference binds first: left out, same result
+    (
+        "def relu(x):\n    return x\ndef own(x):\n    return relu(x)",
+        "def relu(x):\n    return max(x, 0)",
+        "own(-1)",
+        "",
+    ),
+    (
+        "class Net:\n    pass\nclass Wider(Net):\n    pass",
+        "class Net:\n    size = 2",
+        "Wider.__mro__[1] is Net",
+        "",
+    ),
+]
+
+
+def _afterwards(prelude: str, helpers: str, reference: str, probe: str, fatal: bool) -> str:
+    """What ``probe`` reads after the helpers and the reference ran, as the
+    graders' program (fatal=False: the helpers are a cell of their own whose
+    error is recorded) or the isolated notebook (fatal: one cell) runs them."""
+    namespace: dict = {}
+    exec(prelude, namespace)
+    if fatal:
+        try:
+            exec(f"{helpers}\n\n{reference}", namespace)
+        except Exception as exc:
+            return f"stopped: {type(exc).__name__}"
+    else:
+        try:
+            exec(helpers, namespace)
+        except Exception as exc:
+            namespace["_error"] = type(exc).__name__
+        exec(reference, namespace)
+    try:
+        return repr((eval(probe, namespace), namespace.get("_error")))
+    except Exception as exc:
+        return f"probe: {type(exc).__name__}"
+
+
+@pytest.mark.parametrize(("student", "reference", "probe", "prelude"), SAME_AFTERWARDS)
+@pytest.mark.parametrize("fatal", [False, True], ids=["program", "notebook"])
+def test_left_out_definitions_change_nothing_a_later_cell_sees(
+    student, reference, probe, prelude, fatal
+):
+    before = _afterwards(prelude, definitions_only(student), reference, probe, fatal)
+    after = _afterwards(prelude, student_helpers(student, reference), reference, probe, fatal)
+    assert after == before, student_helpers(student, reference)
 
 
 def test_programs_of_submissions_that_differ_only_in_replaced_definitions_are_equal(tmp_path):

@@ -105,15 +105,6 @@ def definitions_only(code: str) -> str:
     return ast.unparse(tree)
 
 
-def _defined_names(node) -> set[str]:
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-    return {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
-
-
 def _run_at_definition(node) -> list:
     """The parts of a top-level statement Python evaluates when the
     statement runs (not when a function it defines is called)."""
@@ -148,49 +139,97 @@ def _decorated(node) -> bool:
     return False
 
 
+def _reads(node) -> set[str]:
+    """Names a top-level statement reads as it runs."""
+    return {
+        n.id
+        for part in _run_at_definition(node)
+        for n in ast.walk(part)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+
+
+def _binding(node) -> set[str] | None:
+    """The names a top-level statement binds when all it does as it runs is
+    bind them: a def or class that calls nothing (no decorator, no call, no
+    walrus in its defaults, annotations, bases or class body), an import
+    other than ``*``, or an assignment to plain names of a value that calls
+    nothing. None for any other statement."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if any(alias.name == "*" for alias in node.names):
+            return None
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names = {node.name}
+    elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+        names = {t.id for t in node.targets}
+    else:
+        return None
+    if _decorated(node) or any(
+        isinstance(n, (ast.Call, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom))
+        for part in _run_at_definition(node)
+        for n in ast.walk(part)
+    ):
+        return None
+    return names
+
+
+def _rebound_first(reference: list) -> tuple[set[str], set[str]]:
+    """(names, imports) the reference cell binds before it runs anything
+    else, and before reading them: the student's definitions of these names
+    are replaced before any code can see them. ``imports``: those bound by
+    an import, as ast.dump of the import statement."""
+    names, imports, read = set(), set(), set()
+    for node in reference:
+        bound = _binding(node)
+        if bound is None:
+            break
+        read |= _reads(node)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.add(ast.dump(node))
+        names |= bound - read
+    return names, imports
+
+
 def student_helpers(student_code: str, reference_code: str) -> str:
     """The definitions of a student's answer cell (:func:`definitions_only`)
     that matter once the reference solution of the same cell has run right
     after them: the student's own helpers.
 
-    A definition is left out only when running it has no effect the
-    reference does not undo: the reference defines every name it defines,
-    it calls nothing as it runs (decorators, default values, class bodies
-    and assigned values are evaluated then), and no helper that stays reads
-    one of its names as it runs (``class Wider(Net)``). Leaving those out
-    makes the code run for submissions that differ only there identical
-    (the graders' programs, the isolated notebook and its cached run)."""
+    Left out is only a def, class or import that merely binds names (see
+    :func:`_binding`; an import only where the reference has the very same
+    import) which the reference binds again before it runs or reads
+    anything, placed after the student's last statement that runs code (a
+    call there may use it), and whose names no statement that stays reads as
+    it runs (``class Wider(Net)``). Whatever is left out, the names then
+    hold what they held before. Leaving those out makes the code run for
+    submissions that differ only there identical (the graders' programs,
+    the isolated notebook and its cached run)."""
     helpers = definitions_only(student_code)
     try:
-        redefined = set().union(*map(_defined_names, ast.parse(reference_code).body))
+        rebound, imports = _rebound_first(ast.parse(reference_code).body)
         tree = ast.parse(helpers)
     except SyntaxError:
         return helpers
+    body = tree.body
+    runs_code = [i for i, node in enumerate(body) if _binding(node) is None]
+    after = runs_code[-1] + 1 if runs_code else 0
 
-    def calls(node) -> bool:
-        parts = _run_at_definition(node)
-        return _decorated(node) or any(isinstance(n, ast.Call) for p in parts for n in ast.walk(p))
+    def replaced(node) -> bool:
+        if isinstance(node, ast.Assign):
+            return False
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and ast.dump(node) not in imports:
+            return False
+        return bool(_binding(node)) and _binding(node) <= rebound
 
-    def reads(node) -> set[str]:
-        return {
-            n.id
-            for p in _run_at_definition(node)
-            for n in ast.walk(p)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-        }
-
-    droppable = {
-        i
-        for i, node in enumerate(tree.body)
-        if (names := _defined_names(node)) and names <= redefined and not calls(node)
-    }
+    droppable = {i for i in range(after, len(body)) if replaced(body[i])}
     while True:
-        needed = set().union(*(reads(n) for i, n in enumerate(tree.body) if i not in droppable))
-        kept_now = {i for i in droppable if _defined_names(tree.body[i]) & needed}
+        needed = set().union(*(_reads(n) for i, n in enumerate(body) if i not in droppable))
+        kept_now = {i for i in droppable if _binding(body[i]) & needed}
         if not kept_now:
             break
         droppable -= kept_now
-    tree.body = [n for i, n in enumerate(tree.body) if i not in droppable]
+    tree.body = [n for i, n in enumerate(body) if i not in droppable]
     return ast.unparse(tree)
 
 

@@ -9,6 +9,9 @@ import nbformat
 import pytest
 from course import ROOT
 
+# per-module times at the end of every run (see module_times)
+pytest_plugins = ["module_times"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_execution_cache(tmp_path_factory, worker_id):

@@ -124,7 +124,11 @@ def run_hidden_graders(
     if real_run_files is None:
         return _graded(argv, root, timeout, memory_bytes, only=only_cells)
     report = _graded(
-        argv + ["--real-run-files", str(real_run_files)], root, timeout, memory_bytes, only_cells
+        argv + ["--real-run-files", str(real_run_files)],
+        root,
+        timeout,
+        memory_bytes,
+        only=only_cells,
     )
     if report.get("error"):
         return report

@@ -212,20 +212,22 @@ def student_helpers(student_code: str, reference_code: str) -> str:
     except SyntaxError:
         return helpers
     body = tree.body
-    runs_code = [i for i, node in enumerate(body) if _binding(node) is None]
+    bindings = [_binding(node) for node in body]
+    runs_code = [i for i, bound in enumerate(bindings) if bound is None]
     after = runs_code[-1] + 1 if runs_code else 0
 
-    def replaced(node) -> bool:
+    def replaced(i: int) -> bool:
+        node, bound = body[i], bindings[i]
         if isinstance(node, ast.Assign):
             return False
         if isinstance(node, (ast.Import, ast.ImportFrom)) and ast.dump(node) not in imports:
             return False
-        return bool(_binding(node)) and _binding(node) <= rebound
+        return bool(bound) and bound <= rebound
 
-    droppable = {i for i in range(after, len(body)) if replaced(body[i])}
+    droppable = {i for i in range(after, len(body)) if replaced(i)}
     while True:
         needed = set().union(*(_reads(n) for i, n in enumerate(body) if i not in droppable))
-        kept_now = {i for i in droppable if _binding(body[i]) & needed}
+        kept_now = {i for i in droppable if bindings[i] & needed}
         if not kept_now:
             break
         droppable -= kept_now

@@ -268,6 +268,10 @@ def serve(entry: str) -> None:
 
     _load(entry)
     preload(PRELOAD + (GRADERS_PRELOAD if entry == NBGRADER_MAIN else ()))
+    if entry == NBGRADER_MAIN:
+        from dlcourse.alembic_head import install
+
+        install()  # as dlcourse.startup does for nbgrader
 
     def fork_child(request: dict, replies: int) -> dict:
         sys.stdout.flush()

@@ -13,6 +13,9 @@ leaves out that one format checker. The batch starts one nbgrader and one
 pytest per student, so this is 3.4 s a submission. (constraints.txt now pins
 jsonschema 4.23, which does not import it at all; this stays for
 environments with a newer one.)
+
+nbgrader started here also finds its gradebook schema's revision without
+running the ``alembic`` command (:mod:`dlcourse.alembic_head`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ def main(argv: list[str]) -> None:
     tool, sys.argv = argv[0], argv
     if tool == "nbgrader":
         from nbgrader.apps.nbgraderapp import main as nbgrader_main
+
+        from dlcourse.alembic_head import install
+
+        install()  # a new gradebook without starting the alembic command
 
         sys.exit(nbgrader_main())
     import pytest

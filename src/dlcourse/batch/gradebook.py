@@ -95,7 +95,10 @@ def ensure_in_gradebook(root: Path, assignment: str, db_url: str) -> None:
     two commands creating them at once would collide."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    from dlcourse.alembic_head import install
     from dlcourse.batch.commands import run_nbgrader
+
+    install()  # a new gradebook here, without starting the alembic command
 
     with Gradebook(db_url) as gb:
         try:

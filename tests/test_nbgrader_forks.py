@@ -3,9 +3,11 @@ its own log, status and timeout, and the batch falls back to a process of its
 own when the server is gone."""
 
 import os
+import shutil
 import signal
 
 import pytest
+from course import ROOT
 
 from dlcourse.batch import _env, _ForkServers, _nbgrader
 from dlcourse.nbgrader_forks import ForkServer, ForkServerError
@@ -50,15 +52,17 @@ def test_the_batch_falls_back_to_a_process_when_the_server_dies(tmp_path):
     servers = _ForkServers()
     try:
         first = servers.get()
+        servers.put(first)
         os.kill(first.proc.pid, signal.SIGKILL)
         first.proc.wait()
         with pytest.raises(ForkServerError):
             first.run(["--version"], tmp_path, tmp_path / "x.log", 60)
-        # a new server is started for the worker ...
+        # a new server replaces the dead one ...
         code, output = _nbgrader(tmp_path, ["--version"], tmp_path / "v.log", 60, servers)
         assert code == 0 and "nbgrader version" in output
         second = servers.get()
         assert second is not first and second.alive
+        servers.put(second)
         # ... once; after that every command is a process of its own
         os.kill(second.proc.pid, signal.SIGKILL)
         second.proc.wait()
@@ -67,6 +71,61 @@ def test_the_batch_falls_back_to_a_process_when_the_server_dies(tmp_path):
         assert code == 0 and "nbgrader version" in output
     finally:
         servers.close()
+
+
+def test_commands_at_once_get_servers_of_their_own_and_give_them_back(tmp_path):
+    servers = _ForkServers()
+    try:
+        one, two = servers.get(), servers.get()
+        assert one is not two and one.alive and two.alive
+        servers.put(one)
+        servers.put(two)
+        # given back, they serve the next commands: no third is started
+        again = {id(servers.get()), id(servers.get())}
+        assert again == {id(one), id(two)}
+        servers.put(one)
+        servers.put(two)
+        servers.keep_at_most(1)
+        assert len(servers.started) == 1 and sum(s.alive for s in (one, two)) == 1
+    finally:
+        servers.close()
+    assert not one.alive and not two.alive
+
+
+def test_a_batch_runs_every_nbgrader_command_from_a_warm_server(tmp_path, monkeypatch):
+    """The pre-flight's commands, the gradebook's and the workers' are all
+    forked from the batch's servers (none starts nbgrader as a process of its
+    own), and the pre-flight's servers are the ones the workers use."""
+    from course import scratch_course, submit_reference
+
+    import dlcourse.startup
+    from dlcourse.batch import run_batch
+    from dlcourse.manifest import write_manifest
+    from dlcourse.nbgrader_forks import ForkServer as Server
+
+    a = "01_gradients"
+    graders = {p.name: p.read_text() for p in (ROOT / "graders" / a).glob("*.py")}
+    scratch_course(tmp_path, a, graders)
+    shutil.copytree(ROOT / "release" / a, tmp_path / "release" / a)
+    write_manifest(tmp_path, a)
+    submit_reference(tmp_path, a, "s1")
+    started = []
+    original = Server.__init__
+
+    def counted(self, *args, **kwargs):
+        started.append(self)
+        original(self, *args, **kwargs)
+
+    def no_process(*args):
+        raise AssertionError(f"nbgrader started as a process of its own: {args}")
+
+    monkeypatch.setattr(Server, "__init__", counted)
+    monkeypatch.setattr(dlcourse.startup, "nbgrader_command", no_process)
+    summary = run_batch(tmp_path, a, workers=1)
+    assert summary["students"]["s1"]["status"] == "graded", summary["students"]
+    # the pre-flight's two gradings at once started two; the worker took one
+    assert len(started) == 2
+    assert not any(s.alive for s in started)
 
 
 def test_a_server_that_cannot_start_says_so():

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import closing
 from pathlib import Path
 
 from dlcourse.batch.commands import STUDENT_TIMEOUT, ForkServers, nbgrader_env, run_nbgrader
@@ -115,53 +116,62 @@ def run_batch(
     os.environ["PATH"] = nbgrader_env()["PATH"]
     workers = workers or max(1, min(os.cpu_count() or 1, 4))
     summary: dict = {"assignment": assignment, "workers": workers}
-    if check_reference:
-        summary["preflight_seconds"] = round(preflight(root, assignment, check_files), 1)
-    elif check_files:
-        from dlcourse.manifest import ManifestError, verify_course_files
-
-        try:
-            verify_course_files(root, assignment)
-        except ManifestError as exc:
-            raise PreflightError(str(exc)) from None
-    # after the check of nbgrader_config.py, which may name the gradebook
-    db_url = course_db_url(root, db_url)
-    summary["gradebook"] = describe(db_url)
-    ensure_in_gradebook(root, assignment, db_url)
-    state = BatchState(state_path(root, assignment), summary["gradebook"])
-    commit = course_commit(root)
-    tasks, results = [], {}
-    for student in students or submissions(root, assignment):
-        folder = root / "submitted" / student / assignment
-        files = fingerprint(folder)
-        if not redo and state.done(student, files):
-            results[student] = StudentResult(student, "skipped", "already graded; unchanged since")
-        else:
-            tasks.append(
-                GradingTask(
-                    student,
-                    assignment,
-                    folder,
-                    files,
-                    course_commit=commit,
-                    nbgrader_args=tuple(extra_args or ()),
-                    timeout=timeout,
-                )
+    # the nbgrader fork servers of this machine's commands: the pre-flight's
+    # two gradings start them, and the workers grade from them warm
+    with closing(ForkServers()) as servers:
+        if check_reference:
+            summary["preflight_seconds"] = round(
+                preflight(root, assignment, check_files, servers), 1
             )
-    progress = Progress(len(tasks), progress_stream)
-    start = time.perf_counter()
-    if scheduler:
-        from dlcourse.batch.dask_engine import DaskEngine
+        elif check_files:
+            from dlcourse.manifest import ManifestError, verify_course_files
 
-        engine = DaskEngine(root, scheduler, db_url, preflight=check_reference)
-        summary["workers"] = engine.workers
-        summary["scheduler"] = scheduler
-    else:
-        engine = LocalEngine(root, workers, db_url)
-    with engine:
-        for task, result in engine.grade(tasks):
-            results[task.student] = result
-            state.record(result, task.fingerprint)
-            progress.update(task.student)
-    summary["seconds"] = round(time.perf_counter() - start, 1)
-    return write_reports(root, assignment, summary, results, state, db_url)
+            try:
+                verify_course_files(root, assignment)
+            except ManifestError as exc:
+                raise PreflightError(str(exc)) from None
+        # after the check of nbgrader_config.py, which may name the gradebook
+        db_url = course_db_url(root, db_url)
+        summary["gradebook"] = describe(db_url)
+        ensure_in_gradebook(root, assignment, db_url, servers)
+        state = BatchState(state_path(root, assignment), summary["gradebook"])
+        commit = course_commit(root)
+        tasks, results = [], {}
+        for student in students or submissions(root, assignment):
+            folder = root / "submitted" / student / assignment
+            files = fingerprint(folder)
+            if not redo and state.done(student, files):
+                results[student] = StudentResult(
+                    student, "skipped", "already graded; unchanged since"
+                )
+            else:
+                tasks.append(
+                    GradingTask(
+                        student,
+                        assignment,
+                        folder,
+                        files,
+                        course_commit=commit,
+                        nbgrader_args=tuple(extra_args or ()),
+                        timeout=timeout,
+                    )
+                )
+        progress = Progress(len(tasks), progress_stream)
+        start = time.perf_counter()
+        if scheduler:
+            from dlcourse.batch.dask_engine import DaskEngine
+
+            servers.close()  # the Dask workers grade with servers of their own
+            engine = DaskEngine(root, scheduler, db_url, preflight=check_reference)
+            summary["workers"] = engine.workers
+            summary["scheduler"] = scheduler
+        else:
+            servers.keep_at_most(workers)
+            engine = LocalEngine(root, workers, db_url, servers)
+        with engine:
+            for task, result in engine.grade(tasks):
+                results[task.student] = result
+                state.record(result, task.fingerprint)
+                progress.update(task.student)
+        summary["seconds"] = round(time.perf_counter() - start, 1)
+        return write_reports(root, assignment, summary, results, state, db_url)

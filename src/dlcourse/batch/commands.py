@@ -31,8 +31,8 @@ def run_nbgrader(
     servers: ForkServers | None = None,
 ) -> tuple[int, str]:
     """Run nbgrader in ``root``; returns (exit status, its output). With
-    ``servers`` (and a ``log``) the command is a child of this worker's fork
-    server; without, or when the server fails, a process of its own."""
+    ``servers`` (and a ``log``) the command is a child of one of their fork
+    servers; without, or when the server fails, a process of its own."""
     server = servers.get() if servers is not None and log is not None else None
     if server is not None:
         from dlcourse.nbgrader_forks import ForkServerError
@@ -41,6 +41,8 @@ def run_nbgrader(
             return server.run(args, root, log, timeout)
         except ForkServerError:
             pass  # a process of its own, as without a server
+        finally:
+            servers.put(server)
     from dlcourse.startup import nbgrader_command
 
     proc = subprocess.Popen(
@@ -67,36 +69,71 @@ def run_nbgrader(
 
 
 class ForkServers:
-    """One nbgrader fork server per worker thread (see
-    :mod:`dlcourse.nbgrader_forks`), started on first use, all closed at the
-    end of the batch. A server that cannot start or dies is replaced once;
-    after that the worker starts a process per student."""
+    """The nbgrader fork servers (see :mod:`dlcourse.nbgrader_forks`) of a
+    batch: a pool, so that the pre-flight's, the gradebook's and the workers'
+    commands all start from servers already warm. A command takes an idle
+    server (one is started when none is idle), so no two commands share one
+    at a time, and gives it back when it ends. A server that died is
+    replaced; after two were lost (died, or could not start), commands run
+    as processes of their own. All are closed at the end of the batch."""
 
     def __init__(self):
-        self.local = threading.local()
+        self.idle: list = []
         self.started: list = []
+        self.lost = 0
         self.lock = threading.Lock()
 
     def get(self):
+        """An idle server of this pool, or a new one; None when servers are
+        not to be started any more."""
         from dlcourse.nbgrader_forks import ForkServer, ForkServerError
 
-        server = getattr(self.local, "server", None)
-        if server is not None and server.alive:
-            return server
-        if getattr(self.local, "starts", 0) >= 2:
-            return None
-        self.local.starts = getattr(self.local, "starts", 0) + 1
+        with self.lock:
+            while self.idle:
+                server = self.idle.pop()
+                if server.alive:
+                    return server
+                self._drop(server)
+            if self.lost >= 2:
+                return None
         try:
             server = ForkServer(env=nbgrader_env())
         except (ForkServerError, OSError):
+            with self.lock:
+                self.lost += 1
             return None
-        self.local.server = server
         with self.lock:
             self.started.append(server)
         return server
+
+    def put(self, server) -> None:
+        """Give back a server taken with :meth:`get`, for the next command."""
+        with self.lock:
+            if server not in self.started:
+                return
+            if server.alive:
+                self.idle.append(server)
+            else:
+                self._drop(server)
+
+    def _drop(self, server) -> None:
+        """Forget a server that died (the lock held)."""
+        server.close()
+        self.started.remove(server)
+        self.lost += 1
+
+    def keep_at_most(self, count: int) -> None:
+        """Close idle servers beyond ``count`` (the pre-flight grades two
+        notebooks at once; a batch of one worker needs one server)."""
+        with self.lock:
+            while len(self.idle) > count:
+                server = self.idle.pop(0)
+                self.started.remove(server)
+                server.close()
 
     def close(self) -> None:
         with self.lock:
             for server in self.started:
                 server.close()
             self.started.clear()
+            self.idle.clear()

@@ -122,8 +122,8 @@ _lock = threading.Lock()
 _preflights: dict[tuple[str, str, str], str | None] = {}
 # (course, assignment, version) -> this process's scratch course
 _scratches: dict[tuple[str, str, str], Path] = {}
-# one nbgrader fork server per worker thread, as the local engine has (each
-# exits when this process does: its stdin closes)
+# this process's nbgrader fork servers, one per command running at once, as
+# the local engine has (each exits when this process does: its stdin closes)
 _servers = ForkServers()
 
 
@@ -245,7 +245,7 @@ def _preflight_once(root: Path, assignment: str, version: str) -> str | None:
     with _lock:  # the other threads of this worker wait for its outcome
         if key not in _preflights:
             try:
-                preflight(root, assignment, check_files=True)
+                preflight(root, assignment, check_files=True, servers=_servers)
                 _preflights[key] = None
             except PreflightError as exc:
                 _preflights[key] = f"its pre-flight failed: {exc}"[:2000]
@@ -275,7 +275,7 @@ def _scratch(root: Path, assignment: str, version: str) -> Path:
             if (root / shared).is_file():
                 (scratch / shared).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(root / shared, scratch / shared)
-        ensure_in_gradebook(scratch, assignment, sqlite_url(scratch))
+        ensure_in_gradebook(scratch, assignment, sqlite_url(scratch), _servers)
         _scratches[key] = scratch
         return scratch
 

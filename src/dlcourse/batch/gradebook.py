@@ -89,10 +89,11 @@ def describe(db_url: str) -> str:
         return db_url.split(":", 1)[0]
 
 
-def ensure_in_gradebook(root: Path, assignment: str, db_url: str) -> None:
+def ensure_in_gradebook(root: Path, assignment: str, db_url: str, servers=None) -> None:
     """Create the gradebook (its tables, the course) and the assignment's
     entry before any worker writes: nbgrader creates both on first use, and
-    two commands creating them at once would collide."""
+    two commands creating them at once would collide. ``servers``: the
+    batch's nbgrader fork servers (:class:`dlcourse.batch.commands.ForkServers`)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     from dlcourse.alembic_head import install
@@ -106,9 +107,15 @@ def ensure_in_gradebook(root: Path, assignment: str, db_url: str) -> None:
             return
         except MissingEntry:
             pass
-    code, out = run_nbgrader(
-        root, ["generate_assignment", assignment, "--force", db_url_option(db_url)]
-    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dlcourse-generate-") as tmp:
+        code, out = run_nbgrader(
+            root,
+            ["generate_assignment", assignment, "--force", db_url_option(db_url)],
+            Path(tmp) / "generate_assignment.log",
+            servers=servers,
+        )
     if code:
         from dlcourse.batch.grading import reason_from_log
         from dlcourse.batch.preflight import PreflightError

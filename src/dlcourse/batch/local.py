@@ -1,7 +1,7 @@
 """The local engine: grades on this machine, ``workers`` submissions at a
 time. Each worker is a thread that runs one ``nbgrader autograde A
---student S`` process at a time, forked from that worker's fork server,
-which has nbgrader imported already (:mod:`dlcourse.nbgrader_forks`); the
+--student S`` process at a time, forked from a fork server of the batch
+that no other worker uses meanwhile, which has nbgrader imported already (:mod:`dlcourse.nbgrader_forks`); the
 autograde commands write the course's gradebook themselves."""
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from dlcourse.batch.grading import GradingTask, StudentResult, grade_submission
 class LocalEngine:
     """See the module's docstring; follows :class:`dlcourse.batch.engine.Engine`."""
 
-    def __init__(self, root: Path, workers: int, db_url: str):
+    def __init__(self, root: Path, workers: int, db_url: str, servers: ForkServers | None = None):
+        """``servers``: fork servers to start from (the pre-flight's, already
+        warm); closed with the engine."""
         self.root = Path(root)
         self.workers = workers
         self.db_url = db_url
-        self.servers = ForkServers()
+        self.servers = servers if servers is not None else ForkServers()
         self.pool: ThreadPoolExecutor | None = None
 
     def grade(self, tasks: Iterable[GradingTask]) -> Iterator[tuple[GradingTask, StudentResult]]:

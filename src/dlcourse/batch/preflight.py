@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from dlcourse.batch.commands import nbgrader_env, run_nbgrader
+from dlcourse.batch.commands import ForkServers, nbgrader_env, run_nbgrader
 from dlcourse.batch.gradebook import db_url_option, gradebook_busy, sqlite_url
 from dlcourse.batch.grading import reason_from_log
 from dlcourse.nbgrader_ext.report import format_score
@@ -28,9 +28,13 @@ REFERENCE_STUDENT = "preflight"
 BLANK_STUDENT = "preflight-blank"
 
 
-def preflight(root: Path, assignment: str, check_files: bool = True) -> float:
+def preflight(
+    root: Path, assignment: str, check_files: bool = True, servers: ForkServers | None = None
+) -> float:
     """Check that this course grades ``assignment`` as released. Returns the
-    seconds it took; raises PreflightError with what is wrong.
+    seconds it took; raises PreflightError with what is wrong. ``servers``:
+    the batch's nbgrader fork servers, which its commands then run from (and
+    leave warm for the batch).
 
     1. the environment (pins, nbgrader's alembic, data);
     2. with ``check_files``, the graders and source against the git commit
@@ -72,6 +76,8 @@ def preflight(root: Path, assignment: str, check_files: bool = True) -> float:
         code, out = run_nbgrader(
             scratch,
             ["generate_assignment", assignment, "--force", db_url_option(sqlite_url(scratch))],
+            scratch / "generate_assignment.log",
+            servers=servers,
         )
         if code:
             raise PreflightError(
@@ -94,7 +100,7 @@ def preflight(root: Path, assignment: str, check_files: bool = True) -> float:
         # both at once, as the batch grades (a locked gradebook is retried)
         with ThreadPoolExecutor(max_workers=2) as pool:
             (ref_code, ref_out), (blank_code, blank_out) = pool.map(
-                lambda student: _autograde_retrying(scratch, assignment, student),
+                lambda student: _autograde_retrying(scratch, assignment, student, servers),
                 (REFERENCE_STUDENT, BLANK_STUDENT),
             )
         if (
@@ -129,11 +135,13 @@ def _tail(output: str, lines: int = 15) -> str:
     return "\n".join(output.splitlines()[-lines:])
 
 
-def _autograde_retrying(root: Path, assignment: str, student: str) -> tuple[int, str]:
+def _autograde_retrying(
+    root: Path, assignment: str, student: str, servers: ForkServers | None
+) -> tuple[int, str]:
     args = ["autograde", assignment, "--student", student, "--force"]
     args.append(db_url_option(sqlite_url(root)))
     for _attempt in range(3):
-        code, out = run_nbgrader(root, args)
+        code, out = run_nbgrader(root, args, root / f"autograde-{student}.log", servers=servers)
         if not gradebook_busy(out):
             break
         time.sleep(1.0)

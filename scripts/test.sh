@@ -7,4 +7,4 @@ bash scripts/install.sh
 export PATH="$PWD/.venv/bin:$PATH"   # nbgrader needs alembic on PATH
 ruff check .
 ruff format --check .
-pytest -n 2 --durations=25 "$@"
+pytest -n 2 --dist loadgroup --durations=25 "$@"

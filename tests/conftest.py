@@ -90,3 +90,18 @@ def sandbox_start(request):
     yield started
     patch.undo()
     started.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """The tests of a module that share a module-scoped fixture run on one
+    xdist worker (``--dist loadgroup``, which scripts/test.sh passes): each
+    worker that runs one of them sets the fixture up again, and some are
+    whole batches (test_batch's, test_nbgrader_pipeline's, 45-55 s each).
+    Before xdist's own hook, which reads the marks."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -5,6 +5,7 @@ pre-flight's data check."""
 from __future__ import annotations
 
 from course import ROOT, messages, release_notebook, scores, source_notebook
+from test_assignments import _cells_to_grade
 
 from dlcourse.batch import _environment_problems, preflight
 from dlcourse.filled_submission import filled_submission
@@ -45,16 +46,20 @@ def test_a_weights_file_that_runs_code_is_refused_and_nothing_runs(grade, tmp_pa
         source_notebook(A),
         replace={"final_training": EVIL_WEIGHTS.format(command=f"touch {marker}")},
     )
-    report = grade(nb, A)
+    # the cells whose grading can differ from the reference's (the others run
+    # exactly its code, which test_assignments proves earns every point)
+    graded = _cells_to_grade(A, nb)
+    assert "test_final_model" in graded
+    report = grade(nb, A, only_cells=graded)
     assert not marker.exists(), "unpickling the weights file ran the payload"
-    got = scores(report)
+    got = {g: s for g, s in scores(report).items() if g in graded}
     assert got["test_final_model"] == 0
     assert any(
         "was refused: torch.load(weights_only=True)" in m
         for m in messages(report, "test_final_model")
     )
     # everything else is the reference's and keeps its points
-    points = {gid: cell["points"] for gid, cell in report["cells"].items()}
+    points = {gid: cell["points"] for gid, cell in report["cells"].items() if gid in graded}
     assert {g: s for g, s in got.items() if g != "test_final_model"} == {
         g: p for g, p in points.items() if g != "test_final_model"
     }

@@ -5,6 +5,8 @@ own when the server is gone."""
 import os
 import shutil
 import signal
+import threading
+import time
 
 import pytest
 from course import ROOT
@@ -90,6 +92,40 @@ def test_commands_at_once_get_servers_of_their_own_and_give_them_back(tmp_path):
     finally:
         servers.close()
     assert not one.alive and not two.alive
+
+
+def test_a_server_started_ahead_serves_the_next_command_and_none_outlives_the_pool(monkeypatch):
+    from dlcourse.nbgrader_forks import ForkServer as Server
+
+    started = []
+    original = Server.__init__
+    gate = threading.Event()
+
+    def counted(self, *args, **kwargs):
+        started.append(self)
+        if len(started) == 2:
+            gate.wait(60)  # the second starts only once its pool is closed
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Server, "__init__", counted)
+    servers = _ForkServers()
+    try:
+        servers.start_one().join()
+        assert len(servers.idle) == 1
+        assert servers.get() is started[0] and len(started) == 1
+    finally:
+        servers.close()
+    # one still starting when the pool closes is closed as soon as it is up
+    late = _ForkServers()
+    thread = late.start_one()
+    deadline = time.monotonic() + 60
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    late.close()
+    gate.set()
+    thread.join()
+    assert len(started) == 2 and not any(s.alive for s in started)
+    assert late.get() is None  # and a closed pool starts no more
 
 
 def test_a_batch_runs_every_nbgrader_command_from_a_warm_server(tmp_path, monkeypatch):

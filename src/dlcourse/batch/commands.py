@@ -81,7 +81,22 @@ class ForkServers:
         self.idle: list = []
         self.started: list = []
         self.lost = 0
+        self.closed = False
         self.lock = threading.Lock()
+
+    def start_one(self) -> threading.Thread:
+        """Start a server in the background and keep it idle, so that it is
+        ready when a command asks (the pre-flight's second grading starts
+        while its generate_assignment runs). Returns the starting thread."""
+
+        def start() -> None:
+            server = self.get()
+            if server is not None:
+                self.put(server)
+
+        thread = threading.Thread(target=start, daemon=True)
+        thread.start()
+        return thread
 
     def get(self):
         """An idle server of this pool, or a new one; None when servers are
@@ -89,6 +104,8 @@ class ForkServers:
         from dlcourse.nbgrader_forks import ForkServer, ForkServerError
 
         with self.lock:
+            if self.closed:
+                return None
             while self.idle:
                 server = self.idle.pop()
                 if server.alive:
@@ -103,8 +120,11 @@ class ForkServers:
                 self.lost += 1
             return None
         with self.lock:
-            self.started.append(server)
-        return server
+            if not self.closed:
+                self.started.append(server)
+                return server
+        server.close()  # started while the batch ended
+        return None
 
     def put(self, server) -> None:
         """Give back a server taken with :meth:`get`, for the next command."""
@@ -133,6 +153,7 @@ class ForkServers:
 
     def close(self) -> None:
         with self.lock:
+            self.closed = True
             for server in self.started:
                 server.close()
             self.started.clear()

@@ -73,6 +73,8 @@ def preflight(
                 (scratch / shared).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(root / shared, scratch / shared)
         shutil.copy(root / "nbgrader_config.py", scratch)
+        if servers is not None:
+            servers.start_one()  # for the second of the two gradings below
         code, out = run_nbgrader(
             scratch,
             ["generate_assignment", assignment, "--force", db_url_option(sqlite_url(scratch))],

@@ -9,12 +9,20 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from course import ROOT
 
-from dlcourse.batch import PreflightError, Progress, preflight, reason_from_log, run_batch
+from dlcourse.batch import (
+    PreflightError,
+    Progress,
+    _environment_problems,
+    preflight,
+    reason_from_log,
+    run_batch,
+)
 from dlcourse.manifest import verify_course_files, write_manifest
 
 A = "02_layers"
@@ -250,3 +258,28 @@ def test_files_not_kept_become_a_few_notes():
     assert notes[0] == "many/0.txt was not kept: it is a symbolic link"
     assert notes[-1] == f"and {40 - MAX_NOT_KEPT_NOTES} more files the notebook wrote were not kept"
     assert _not_kept("[AutogradeApp | INFO] done") == []
+
+
+def test_the_preflight_checks_the_pins_without_importing_torch(tmp_path):
+    """The versions come from the installed distributions' metadata (importing
+    torch only to read its version cost every batch 2.3 s), and a pin that
+    differs is named with the installed version."""
+    import importlib.metadata
+
+    code = (
+        "import sys; from pathlib import Path; "
+        "from dlcourse.batch.preflight import _environment_problems; "
+        f"problems = _environment_problems(Path({str(ROOT)!r}), '02_layers'); "
+        "print(problems, 'torch' in sys.modules)"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ran.stdout.strip() == "[] False", ran.stdout + ran.stderr
+    shutil.copytree(ROOT / "source" / "02_layers", tmp_path / "source" / "02_layers")
+    (tmp_path / "constraints.txt").write_text("torch==0.0.0\nnumpy==0.0.0\n")
+    problems = _environment_problems(tmp_path, "02_layers")
+    torch = importlib.metadata.version("torch")
+    assert (
+        f"torch {torch} is installed but the course pins 0.0.0 (bash scripts/install.sh)"
+        in problems
+    )
+    assert any(p.startswith("numpy ") and "pins 0.0.0" in p for p in problems)

@@ -7,6 +7,7 @@ import shutil
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from course import ROOT
@@ -92,6 +93,55 @@ def test_commands_at_once_get_servers_of_their_own_and_give_them_back(tmp_path):
     finally:
         servers.close()
     assert not one.alive and not two.alive
+
+
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is ``pid``."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def test_closing_the_pool_stops_a_running_command_and_does_not_run_it_again(tmp_path, monkeypatch):
+    """Ctrl-C during a batch closes its servers while commands run: each
+    command is stopped with its server (not left running unwatched in its own
+    session), and not started again as a process of its own."""
+    import dlcourse.startup
+
+    original = ForkServer.__init__
+
+    def pausing(self, env=None, **kwargs):
+        original(self, env=env, entry="signal:pause")  # a command that never ends
+
+    def no_process(*args):
+        raise AssertionError(f"started again as a process of its own: {args}")
+
+    monkeypatch.setattr(ForkServer, "__init__", pausing)
+    monkeypatch.setattr(dlcourse.startup, "nbgrader_command", no_process)
+    servers = _ForkServers()
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(_nbgrader(tmp_path, ["x"], tmp_path / "a.log", 600, servers))
+    )
+    worker.start()
+    deadline = time.monotonic() + 120
+    while not (servers.started and _children(servers.started[0].proc.pid)):
+        assert time.monotonic() < deadline, "the command did not start"
+        time.sleep(0.05)
+    server = servers.started[0]
+    (command,) = _children(server.proc.pid)
+    started = time.monotonic()
+    servers.close()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and time.monotonic() - started < 10
+    assert results and results[0][0] != 0 and "the batch ended" in results[0][1]
+    assert not Path(f"/proc/{command}").exists(), "the command outlived its server"
 
 
 def test_a_server_started_ahead_serves_the_next_command_and_none_outlives_the_pool(monkeypatch):

@@ -210,15 +210,19 @@ def exit_after(main) -> None:
 
 
 def _wait(pid: int, timeout: float) -> tuple[int, bool]:
-    """Wait for the child; at the timeout kill its process group. Then kill
-    whatever the command left in its group (the exited child, a zombie until
-    reaped, keeps the group's id from being reused) and reap it."""
+    """Wait for the child; at the timeout, or when the batch closes this
+    server's input meanwhile (it closed its servers, or ended), kill its
+    process group. Then kill whatever the command left in its group (the
+    exited child, a zombie until reaped, keeps the group's id from being
+    reused) and reap it."""
     deadline = time.monotonic() + timeout
     timed_out = False
     while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
         if time.monotonic() > deadline:
             timed_out = True
             break
+        if _input_closed():
+            break  # nobody waits for this command any more
         time.sleep(0.05)
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -226,6 +230,15 @@ def _wait(pid: int, timeout: float) -> tuple[int, bool]:
         pass
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), timed_out
+
+
+def _input_closed() -> bool:
+    """Whether this server's input reached its end. The batch sends nothing
+    while a command runs, so input ready to read then is its end."""
+    import select
+
+    ready, _, _ = select.select([sys.stdin], [], [], 0)
+    return bool(ready) and sys.stdin.buffer.peek(1) == b""
 
 
 def preload(names) -> None:

@@ -112,7 +112,8 @@ def run_batch(
     whose workers grade (:mod:`~dlcourse.batch.dask_engine`); None grades
     on this machine with ``workers`` processes."""
     root = Path(root).resolve()
-    # the gradebook, opened in this process too, runs alembic from PATH
+    # nbgrader commands started as processes of their own, and stock tools
+    # they run, are found on PATH
     os.environ["PATH"] = nbgrader_env()["PATH"]
     workers = workers or max(1, min(os.cpu_count() or 1, 4))
     summary: dict = {"assignment": assignment, "workers": workers}

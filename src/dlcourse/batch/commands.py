@@ -38,11 +38,25 @@ def run_nbgrader(
         from dlcourse.nbgrader_forks import ForkServerError
 
         try:
-            return server.run(args, root, log, timeout)
+            result = server.run(args, root, log, timeout)
         except ForkServerError:
-            pass  # a process of its own, as without a server
+            result = None  # a process of its own, as without a server
+        except BaseException:
+            # interrupted (Ctrl-C): the server, closing, stops the command
+            server.close()
+            raise
         finally:
-            servers.put(server)
+            servers.put(server)  # a dead or closed one is dropped
+        if servers.closed and (result is None or result[0] == -signal.SIGKILL):
+            # the batch ended while the command ran: its server stopped it,
+            # and it is not started again
+            code, output = result if result is not None else (1, "")
+            return (
+                code,
+                output + "\n[dlcourse] the batch ended while nbgrader ran; it was stopped\n",
+            )
+        if result is not None:
+            return result
     from dlcourse.startup import nbgrader_command
 
     proc = subprocess.Popen(

@@ -247,9 +247,22 @@ def _preflight_once(root: Path, assignment: str, version: str) -> str | None:
             try:
                 preflight(root, assignment, check_files=True, servers=_servers)
                 _preflights[key] = None
+                # the pre-flight's gradings ran two at once: keep a server
+                # for each of this worker's threads, no more
+                _servers.keep_at_most(_threads())
             except PreflightError as exc:
                 _preflights[key] = f"its pre-flight failed: {exc}"[:2000]
         return _preflights[key]
+
+
+def _threads() -> int:
+    """How many tasks this Dask worker runs at once (1 outside a worker)."""
+    try:
+        from distributed import get_worker
+
+        return max(1, int(get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return 1
 
 
 def _scratch(root: Path, assignment: str, version: str) -> Path:

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -31,9 +32,14 @@ def run_nbgrader(
     servers: ForkServers | None = None,
 ) -> tuple[int, str]:
     """Run nbgrader in ``root``; returns (exit status, its output). With
-    ``servers`` (and a ``log``) the command is a child of one of their fork
-    servers; without, or when the server fails, a process of its own."""
-    server = servers.get() if servers is not None and log is not None else None
+    ``servers`` the command is a child of one of their fork servers (its
+    output goes to ``log``, or to a temporary file); without, or when the
+    server fails, a process of its own."""
+    if servers is not None and log is None:
+        # a forked command writes its output to a file
+        with tempfile.TemporaryDirectory(prefix="dlcourse-nbgrader-") as tmp:
+            return run_nbgrader(root, args, Path(tmp) / "nbgrader.log", timeout, servers)
+    server = servers.get() if servers is not None else None
     if server is not None:
         from dlcourse.nbgrader_forks import ForkServerError
 

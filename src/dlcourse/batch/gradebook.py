@@ -107,15 +107,11 @@ def ensure_in_gradebook(root: Path, assignment: str, db_url: str, servers=None) 
             return
         except MissingEntry:
             pass
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="dlcourse-generate-") as tmp:
-        code, out = run_nbgrader(
-            root,
-            ["generate_assignment", assignment, "--force", db_url_option(db_url)],
-            Path(tmp) / "generate_assignment.log",
-            servers=servers,
-        )
+    code, out = run_nbgrader(
+        root,
+        ["generate_assignment", assignment, "--force", db_url_option(db_url)],
+        servers=servers,
+    )
     if code:
         from dlcourse.batch.grading import reason_from_log
         from dlcourse.batch.preflight import PreflightError

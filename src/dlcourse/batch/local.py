@@ -1,8 +1,9 @@
 """The local engine: grades on this machine, ``workers`` submissions at a
 time. Each worker is a thread that runs one ``nbgrader autograde A
 --student S`` process at a time, forked from a fork server of the batch
-that no other worker uses meanwhile, which has nbgrader imported already (:mod:`dlcourse.nbgrader_forks`); the
-autograde commands write the course's gradebook themselves."""
+that no other worker uses meanwhile, which has nbgrader imported already
+(:mod:`dlcourse.nbgrader_forks`); the autograde commands write the course's
+gradebook themselves."""
 
 from __future__ import annotations
 

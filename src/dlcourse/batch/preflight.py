@@ -80,7 +80,6 @@ def preflight(
         code, out = run_nbgrader(
             scratch,
             ["generate_assignment", assignment, "--force", db_url_option(sqlite_url(scratch))],
-            scratch / "generate_assignment.log",
             servers=servers,
         )
         if code:
@@ -147,7 +146,7 @@ def _autograde_retrying(
     args = ["autograde", assignment, "--student", student, "--force"]
     args.append(db_url_option(sqlite_url(root)))
     for _attempt in range(3):
-        code, out = run_nbgrader(root, args, root / f"autograde-{student}.log", servers=servers)
+        code, out = run_nbgrader(root, args, servers=servers)
         if not gradebook_busy(out):
             break
         time.sleep(1.0)

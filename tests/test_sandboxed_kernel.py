@@ -265,18 +265,27 @@ def test_the_launcher_imports_nothing_from_the_notebook_folder(tmp_path):
 
 
 def test_the_kernel_gets_a_minimal_environment(tmp_path, monkeypatch):
-    from dlcourse.sandbox.kernel import ENVIRONMENT_ALLOWED
+    from dlcourse.sandbox.kernel import ENVIRONMENT_ALLOWED, ENVIRONMENT_ALLOWED_PREFIXES
 
     monkeypatch.setenv("INSTRUCTOR_API_TOKEN", "s3cr3t-token")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    # the machine's OpenBLAS core type goes through (the prefix rule), its
+    # other OpenBLAS settings (and any lookalike name) do not
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "512")
+    monkeypatch.setenv("X_OPENBLAS_CORETYPE", "leak")
     out = _execute(tmp_path, "import os\nprint(sorted(os.environ))\nprint(dict(os.environ))")
     names = eval(out[0].split("\n")[0])
     assert "s3cr3t-token" not in out[0]
     assert "INSTRUCTOR_API_TOKEN" not in names and "PYTHONPATH" not in names
+    assert "OPENBLAS_CORETYPE" in names
+    assert "OPENBLAS_L2_SIZE" not in names and "X_OPENBLAS_CORETYPE" not in names
     expected = set(ENVIRONMENT_ALLOWED) | {"PATH", "HOME", "IPYTHONDIR", "MPLCONFIGDIR"}
     expected |= {"XDG_CACHE_HOME", "MPLBACKEND", "JPY_PARENT_PID"}
-    # what ipykernel sets for itself (colours, pager, debugger)
+    # what ipykernel sets for itself (colours, pager, debugger), and what the
+    # kernel is given by prefix (the machine's OpenBLAS core type)
     own = ("CLICOLOR", "PAGER", "GIT_PAGER", "TERM", "FORCE_COLOR", "PYDEVD_")
+    own += ENVIRONMENT_ALLOWED_PREFIXES
     assert [n for n in names if n not in expected and not n.startswith(own)] == [], names
 
 

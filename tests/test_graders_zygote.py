@@ -26,6 +26,15 @@ import gc, json, os, resource, sys
 import pytest
 
 
+def _early_zygote():
+    from dlcourse import graders_zygote
+
+    zygote = graders_zygote._early_zygote
+    if zygote is None or not zygote.alive:
+        return None
+    return {{"pid": zygote.proc.pid, "preload": zygote.preload}}
+
+
 @pytest.mark.graded({grade_id!r})
 def test_facts(request):
     \"\"\"Says where it runs.\"\"\"
@@ -44,6 +53,9 @@ def test_facts(request):
         "torch_loaded_before_checks": "torch" in sys.modules,
         "pythonwarnings": os.environ.get("PYTHONWARNINGS"),
         "marker": os.environ.get("DLCOURSE_PROBE_MARKER"),
+        # the sandbox zygote the spare started while nbgrader ran the
+        # notebook (no check here asked for a sandbox: still waiting)
+        "early_zygote": _early_zygote(),
     }}
     assert False, "FACTS " + json.dumps(facts)
 """
@@ -78,6 +90,10 @@ def test_the_batch_grades_in_a_spare_that_is_a_graders_process(tmp_path):
     report = json.loads((root / "reports" / A / "ada" / f"{A}.json").read_text())
     message = next(t["message"] for t in report["tests"] if t["name"] == "test_facts")
     facts = json.loads(message.split("FACTS ", 1)[1])
+    early = facts.pop("early_zygote")
+    assert early is not None and early["preload"] == [], early
+    # closed when the graders ended without taking it
+    assert gone(early["pid"], within=10)
     assert facts == {
         # only our plugin: none of the others installed beside it
         "installed_plugins": [],
@@ -206,3 +222,57 @@ print(z._spare.pid)
     assert result.returncode == 0, result.stderr
     pid = int(result.stdout.split()[-1])
     assert gone(pid, within=10), "an unused spare outlived the process that made it"
+
+
+def test_an_autograde_spare_starts_the_graders_sandbox_zygote_ahead(tmp_path, monkeypatch):
+    """The zygote started ahead for ``autograde ASSIGNMENT`` (run in the
+    course folder) is the one the graders would start: handed out once,
+    only for the same environment and preloaded modules, and it forks
+    working sandboxes; any other command, a name that is not a plain
+    assignment name, or zygotes turned off start none."""
+    from dlcourse import graders_zygote as z
+    from dlcourse.sandbox import Cell, Sandbox
+    from dlcourse.sandbox.session import worker_environment
+    from dlcourse.sandbox.zygote import imported_modules
+
+    root = scratch_course(tmp_path / "course", "05_fashion_mnist", {})
+    monkeypatch.chdir(root)
+    reference = load_notebook(root / "source" / "05_fashion_mnist" / "05_fashion_mnist.ipynb")
+    env, preload = worker_environment(), imported_modules(reference)
+    refused = [
+        ("generate_assignment", "05_fashion_mnist"),
+        ("autograde", "../05_fashion_mnist"),
+        ("autograde", "--student"),
+        ("autograde", "06_not_here"),
+        ("autograde",),
+    ]
+    for command in refused:
+        z._start_early_zygote(command)
+        assert z._early_zygote is None, command
+    monkeypatch.setenv("DLCOURSE_SANDBOX_ZYGOTE", "0")
+    z._start_early_zygote(("autograde", "05_fashion_mnist"))
+    assert z._early_zygote is None
+    monkeypatch.delenv("DLCOURSE_SANDBOX_ZYGOTE")
+
+    command = ("autograde", "05_fashion_mnist", "--student", "ada", "--force")
+    z._start_early_zygote(command)
+    other = z._early_zygote
+    assert other is not None and other.preload == ["torch"]
+    # another environment: not handed out, and closed
+    assert z.take_early_zygote({**env, "LANG": "C"}, preload) is None
+    assert not other.alive and z._early_zygote is None
+    z._start_early_zygote(command)
+    assert z.take_early_zygote(env, set()) is None  # torch not wanted: not this one
+
+    z._start_early_zygote(command)
+    zygote = z.take_early_zygote(env, preload)
+    try:
+        assert zygote is not None and z.take_early_zygote(env, preload) is None  # once
+        with Sandbox(zygote=zygote) as box:
+            box.run([Cell("answer", "import sys\nx = 'torch' in sys.modules")])
+            # torch loaded without an import: forked from the zygote started
+            # ahead (a sandbox started anew, the fallback, has not loaded it)
+            assert box.get("x") is True
+        assert zygote.alive
+    finally:
+        zygote.close()

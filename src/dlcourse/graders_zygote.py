@@ -14,6 +14,17 @@ flags and command as a fresh one), and is used once. Without a spare (stock
 ``nbgrader autograde``, a second notebook, a spare that died) the graders
 start as a fresh process, as before.
 
+A spare of ``nbgrader autograde ASSIGNMENT`` also starts, as soon as it is
+made, the sandbox zygote (:mod:`dlcourse.sandbox.zygote`) its graders will
+ask for: the one :class:`dlcourse.pytest_plugin.GradingSession` would start
+at its first sandbox, for the reference notebook in
+``source/ASSIGNMENT/``. Its imports (numpy, and torch where the notebook
+imports it: up to 2 s) then run while nbgrader executes the notebook
+instead of after it. The zygote is started afresh (exec), exactly as the
+graders start one, and is used only when the graders ask for a zygote with
+the same environment and preloaded modules (:func:`take_early_zygote`);
+otherwise, and when the command ends without grading, it is closed.
+
     spare = take_spare()          # None: start a fresh process instead
     code, timed_out = spare.run(argv, cwd=root, memory_bytes=8 * 2**30,
                                 output=log_path, timeout=900)
@@ -23,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -46,14 +58,22 @@ PRELOAD = (
 )
 
 _spare: Spare | None = None
+_early_zygote = None
 
 
 class Spare:
     """A forked copy of this process waiting for one pytest command."""
 
-    def __init__(self, close: tuple[int, ...] = (), die_with_parent: bool = False):
+    def __init__(
+        self,
+        close: tuple[int, ...] = (),
+        die_with_parent: bool = False,
+        command: tuple[str, ...] = (),
+    ):
         """``close``: descriptors of this process the spare must not keep;
-        ``die_with_parent``: the spare is killed when this process ends."""
+        ``die_with_parent``: the spare is killed when this process ends;
+        ``command``: the nbgrader command's arguments (its sandbox zygote is
+        started ahead for ``autograde ASSIGNMENT``)."""
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -64,6 +84,7 @@ class Spare:
                 from dlcourse.sandbox.confine import die_with_parent as pdeathsig
 
                 pdeathsig()
+            _start_early_zygote(command)
             _serve(read)  # never returns
         os.close(read)
         self.pid, self._requests = pid, write
@@ -128,11 +149,69 @@ def spare_request(
             "output": str(output), "env": None if env is None else dict(env)}  # fmt: skip
 
 
-def start_spare() -> None:
+def start_spare(command: tuple[str, ...] = ()) -> None:
     """Fork this process's spare (called by a fresh fork of the server,
-    before it runs anything)."""
+    before it runs anything); ``command``: the nbgrader command's
+    arguments."""
     global _spare
-    _spare = Spare()
+    _spare = Spare(command=tuple(command))
+
+
+# an assignment's name as nbgrader takes it on the command line: no path
+_ASSIGNMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _start_early_zygote(command: tuple[str, ...]) -> None:
+    """In a spare of ``nbgrader autograde ASSIGNMENT ...`` run in the course
+    folder: start the sandbox zygote for ``source/ASSIGNMENT``'s notebook
+    (best effort: without one, the graders start theirs when they need it)."""
+    global _early_zygote
+    if len(command) < 2 or command[0] != "autograde" or not _ASSIGNMENT.fullmatch(command[1]):
+        return
+    if os.environ.get("DLCOURSE_SANDBOX_ZYGOTE", "1") == "0":
+        return
+    try:
+        from dlcourse.sandbox.session import worker_environment
+        from dlcourse.sandbox.zygote import Zygote, imported_modules
+        from dlcourse.submission import load_notebook
+
+        a = command[1]
+        path = os.path.join(os.getcwd(), "source", a, f"{a}.ipynb")
+        if not os.path.isfile(path):
+            return
+        zygote = Zygote(worker_environment(), preload=imported_modules(load_notebook(path)))
+        zygote.start()
+        _early_zygote = zygote
+    except Exception:  # noqa: BLE001 - the graders start one later instead
+        _early_zygote = None
+
+
+def take_early_zygote(env: dict, preload) -> object | None:
+    """The zygote this process's spare started ahead, if it is running and
+    was started with ``env`` and the preloadable modules of ``preload``;
+    else None (and a zygote that does not match is closed). Used once."""
+    global _early_zygote
+    zygote, _early_zygote = _early_zygote, None
+    if zygote is None:
+        return None
+    from dlcourse.sandbox.zygote import PRELOADABLE
+
+    if (
+        zygote.alive
+        and zygote.env == dict(env)
+        and zygote.preload == sorted(set(preload) & PRELOADABLE)
+    ):
+        return zygote
+    zygote.close()
+    return None
+
+
+def _close_early_zygote() -> None:
+    """Close the zygote started ahead when no grading took it."""
+    global _early_zygote
+    zygote, _early_zygote = _early_zygote, None
+    if zygote is not None:
+        zygote.close()
 
 
 def take_spare() -> Spare | None:
@@ -155,15 +234,25 @@ def _serve(requests: int) -> None:
             chunks.append(chunk)
         os.close(requests)
         if not chunks:  # the command ended without grading: nothing to do
+            _close_early_zygote()
             os._exit(0)
         request = json.loads(b"".join(chunks))
         _become_graders(request)
-        import pytest
-
         sys.argv = ["pytest", *request["argv"]]
     except BaseException:  # noqa: BLE001 - in its output, as a crash would be
+        _close_early_zygote()
         exit_after(None)
-    exit_after(pytest.console_main)
+    exit_after(_graders_main)
+
+
+def _graders_main():
+    import pytest
+
+    try:
+        return pytest.console_main()
+    finally:
+        # a grading that never asked for a sandbox leaves none running
+        _close_early_zygote()
 
 
 def _become_graders(request: dict) -> None:

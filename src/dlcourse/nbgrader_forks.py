@@ -172,7 +172,7 @@ def _child(request: dict, entry: str) -> None:
             from dlcourse.graders_zygote import start_spare
 
             # before anything runs here: the hidden graders' process, ready
-            start_spare()
+            start_spare(tuple(request["args"]))
         sys.argv = ["nbgrader", *request["args"]]
     except BaseException:  # noqa: BLE001 - reported in the log, as a crash would be
         exit_after(None)

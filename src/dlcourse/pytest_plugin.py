@@ -344,11 +344,17 @@ class GradingSession:
         if os.environ.get("DLCOURSE_SANDBOX_ZYGOTE", "1") == "0":
             return None
         if self._zygote is None or not self._zygote.alive:
+            from dlcourse.graders_zygote import take_early_zygote
             from dlcourse.sandbox.session import worker_environment
             from dlcourse.sandbox.zygote import Zygote, imported_modules
 
-            self._zygote = Zygote(worker_environment(), preload=imported_modules(reference))
-            self._zygote.start()
+            env, preload = worker_environment(), imported_modules(reference)
+            # the one this process's spare started while nbgrader ran the
+            # notebook, when it is the one needed here
+            self._zygote = take_early_zygote(env, preload)
+            if self._zygote is None:
+                self._zygote = Zygote(env, preload=preload)
+                self._zygote.start()
         return self._zygote
 
     def close(self) -> None:

@@ -178,10 +178,15 @@ def test_a_server_started_ahead_serves_the_next_command_and_none_outlives_the_po
     assert late.get() is None  # and a closed pool starts no more
 
 
-def test_a_batch_runs_every_nbgrader_command_from_a_warm_server(tmp_path, monkeypatch):
+@pytest.mark.parametrize("check_reference", [True, False])
+def test_a_batch_runs_every_nbgrader_command_from_a_warm_server(
+    tmp_path, monkeypatch, check_reference
+):
     """The pre-flight's commands, the gradebook's and the workers' are all
     forked from the batch's servers (none starts nbgrader as a process of its
-    own), and the pre-flight's servers are the ones the workers use."""
+    own), and the pre-flight's servers are the ones the workers use; without
+    a pre-flight, the one server started at the batch's start (while it reads
+    the configuration) serves the gradebook's command and the worker."""
     from course import scratch_course, submit_reference
 
     import dlcourse.startup
@@ -207,10 +212,10 @@ def test_a_batch_runs_every_nbgrader_command_from_a_warm_server(tmp_path, monkey
 
     monkeypatch.setattr(Server, "__init__", counted)
     monkeypatch.setattr(dlcourse.startup, "nbgrader_command", no_process)
-    summary = run_batch(tmp_path, a, workers=1)
+    summary = run_batch(tmp_path, a, workers=1, check_reference=check_reference)
     assert summary["students"]["s1"]["status"] == "graded", summary["students"]
     # the pre-flight's two gradings at once started two; the worker took one
-    assert len(started) == 2
+    assert len(started) == (2 if check_reference else 1)
     assert not any(s.alive for s in started)
 
 

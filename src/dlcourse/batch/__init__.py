@@ -120,6 +120,12 @@ def run_batch(
     # the nbgrader fork servers of this machine's commands: the pre-flight's
     # two gradings start them, and the workers grade from them warm
     with closing(ForkServers()) as servers:
+        starting = None
+        if not check_reference and not scheduler:
+            # the first worker's server starts (nbgrader's imports, about
+            # 2 s) while this process checks the files and reads the
+            # configuration (nbgrader's imports again, about 1 s)
+            starting = servers.start_one()
         if check_reference:
             summary["preflight_seconds"] = round(
                 preflight(root, assignment, check_files, servers), 1
@@ -134,6 +140,8 @@ def run_batch(
         # after the check of nbgrader_config.py, which may name the gradebook
         db_url = course_db_url(root, db_url)
         summary["gradebook"] = describe(db_url)
+        if starting is not None:
+            starting.join()  # idle when the gradebook or the first worker asks
         ensure_in_gradebook(root, assignment, db_url, servers)
         state = BatchState(state_path(root, assignment), summary["gradebook"])
         commit = course_commit(root)

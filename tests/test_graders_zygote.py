@@ -26,13 +26,19 @@ import gc, json, os, resource, sys
 import pytest
 
 
-def _early_zygote():
+def _early_zygote(request):
     from dlcourse import graders_zygote
+    from dlcourse.pytest_plugin import _course_of
 
     zygote = graders_zygote._early_zygote
     if zygote is None or not zygote.alive:
         return None
-    return {{"pid": zygote.proc.pid, "preload": zygote.preload}}
+    early = {{"pid": zygote.proc.pid, "preload": zygote.preload}}
+    # what the first graded cell's sandbox is forked from
+    session = request.config._dlcourse
+    taken = session.zygote(session.reference(*_course_of(request)))
+    early["taken"] = taken is zygote and taken.proc.pid == early["pid"]
+    return early
 
 
 @pytest.mark.graded({grade_id!r})
@@ -54,8 +60,8 @@ def test_facts(request):
         "pythonwarnings": os.environ.get("PYTHONWARNINGS"),
         "marker": os.environ.get("DLCOURSE_PROBE_MARKER"),
         # the sandbox zygote the spare started while nbgrader ran the
-        # notebook (no check here asked for a sandbox: still waiting)
-        "early_zygote": _early_zygote(),
+        # notebook, and whether the graders' session takes it
+        "early_zygote": _early_zygote(request),
     }}
     assert False, "FACTS " + json.dumps(facts)
 """
@@ -91,8 +97,8 @@ def test_the_batch_grades_in_a_spare_that_is_a_graders_process(tmp_path):
     message = next(t["message"] for t in report["tests"] if t["name"] == "test_facts")
     facts = json.loads(message.split("FACTS ", 1)[1])
     early = facts.pop("early_zygote")
-    assert early is not None and early["preload"] == [], early
-    # closed when the graders ended without taking it
+    assert early == {"pid": early["pid"], "preload": [], "taken": True}, early
+    # closed with the graders' session
     assert gone(early["pid"], within=10)
     assert facts == {
         # only our plugin: none of the others installed beside it
@@ -257,12 +263,19 @@ def test_an_autograde_spare_starts_the_graders_sandbox_zygote_ahead(tmp_path, mo
     command = ("autograde", "05_fashion_mnist", "--student", "ada", "--force")
     z._start_early_zygote(command)
     other = z._early_zygote
-    assert other is not None and other.preload == ["torch"]
-    # another environment: not handed out, and closed
-    assert z.take_early_zygote({**env, "LANG": "C"}, preload) is None
-    assert not other.alive and z._early_zygote is None
-    z._start_early_zygote(command)
-    assert z.take_early_zygote(env, set()) is None  # torch not wanted: not this one
+    try:
+        assert other is not None and other.preload == ["torch"]
+        # another environment: not handed out, and closed
+        assert z.take_early_zygote({**env, "LANG": "C"}, preload) is None
+        assert not other.alive and z._early_zygote is None
+        z._start_early_zygote(command)
+        other = z._early_zygote
+        assert z.take_early_zygote(env, set()) is None  # torch not wanted: not this one
+        assert not other.alive
+    finally:
+        z._close_early_zygote()
+        if other is not None:
+            other.close()
 
     z._start_early_zygote(command)
     zygote = z.take_early_zygote(env, preload)

@@ -205,3 +205,32 @@ def test_a_zygote_dying_during_a_call_is_the_machine_s_failure():
             assert "could not be graded" in str(caught.value)
     finally:
         zygote.close()
+
+
+def test_a_zygote_whose_grader_dies_while_it_imports_dies_with_it(tmp_path):
+    """A grader killed (a timeout, its batch stopped) while its zygote still
+    imports torch: the zygote dies with it, silently, instead of finishing
+    the import as an orphan and failing on the closed socket."""
+    import subprocess
+    import sys
+
+    from processes import gone
+
+    errors = tmp_path / "zygote-stderr.txt"
+    code = f"""
+import os, signal, sys
+from dlcourse.sandbox.session import worker_environment
+from dlcourse.sandbox.zygote import Zygote
+zygote = Zygote(worker_environment(), preload=["torch"])
+with open({str(errors)!r}, "w") as err:
+    zygote.start(stderr=err)
+print(zygote.proc.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    pid = int(proc.stdout.split()[0])
+    assert gone(pid, within=30), "the zygote outlived its grader"
+    # before it set its parent-death signal, the zygote finished importing
+    # and died on the closed socket, with a traceback
+    assert errors.read_text() == ""

@@ -36,6 +36,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -180,7 +181,9 @@ def _start_early_zygote(command: tuple[str, ...]) -> None:
         if not os.path.isfile(path):
             return
         zygote = Zygote(worker_environment(), preload=imported_modules(load_notebook(path)))
-        zygote.start()
+        # not into nbgrader's log, which the batch reads for reasons; a
+        # zygote that fails is not taken, and the graders' own says why
+        zygote.start(stderr=subprocess.DEVNULL)
         _early_zygote = zygote
     except Exception:  # noqa: BLE001 - the graders start one later instead
         _early_zygote = None

@@ -149,9 +149,10 @@ class Zygote:
         self._retired = False
         self._lock = threading.Lock()
 
-    def start(self) -> None:
+    def start(self, stderr=None) -> None:
         """Start the process; it gets ready in the background (first
-        :meth:`spawn` waits for it)."""
+        :meth:`spawn` waits for it). ``stderr``: where its own error output
+        goes (``subprocess.DEVNULL``; default: this process's)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
@@ -162,9 +163,11 @@ class Zygote:
                     "dlcourse.sandbox.zygote",
                     str(theirs.fileno()),
                     json.dumps(self.preload),
+                    str(os.getpid()),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                stderr=stderr,
                 env=self.env,
                 pass_fds=[theirs.fileno()],
                 start_new_session=True,
@@ -362,6 +365,14 @@ def _become_worker(config: dict, request_r: int, reply_w: int, stderr_fd: int, _
 
 
 def main() -> None:
+    from dlcourse.sandbox import confine
+
+    # before the imports (torch: seconds): a grader that dies meanwhile,
+    # killed at a timeout or with its batch, takes this process with it
+    # rather than leave it an orphan until its socket is next used
+    confine.die_with_parent()
+    if len(sys.argv) > 3 and os.getppid() != int(sys.argv[3]):
+        os._exit(0)  # it died before that was set
     sock = socket.socket(fileno=int(sys.argv[1]))
     for name in json.loads(sys.argv[2]):
         if name in PRELOADABLE:
@@ -370,9 +381,8 @@ def main() -> None:
     # is used by most notebooks
     import numpy.random  # noqa: F401
 
-    from dlcourse.sandbox import confine, filesystem, wire, worker  # noqa: F401
+    from dlcourse.sandbox import filesystem, wire, worker  # noqa: F401
 
-    confine.die_with_parent()
     # the preloaded modules are the children's to read, never to collect
     # (see dlcourse.nbgrader_forks.serve)
     gc.freeze()

@@ -165,15 +165,15 @@ def test_a_server_started_ahead_serves_the_next_command_and_none_outlives_the_po
         assert servers.get() is started[0] and len(started) == 1
     finally:
         servers.close()
-    # one still starting when the pool closes is closed as soon as it is up
+    # one still starting when the pool closes is closed as soon as it is up,
+    # and closing waits for that: when close returns, none is left
     late = _ForkServers()
-    thread = late.start_one()
+    late.start_one()
     deadline = time.monotonic() + 60
     while len(started) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+    threading.Timer(0.5, gate.set).start()  # it comes up while the pool closes
     late.close()
-    gate.set()
-    thread.join()
     assert len(started) == 2 and not any(s.alive for s in started)
     assert late.get() is None  # and a closed pool starts no more
 
@@ -210,12 +210,28 @@ def test_a_batch_runs_every_nbgrader_command_from_a_warm_server(
     def no_process(*args):
         raise AssertionError(f"nbgrader started as a process of its own: {args}")
 
+    import dlcourse.batch
+
+    # how many servers were starting or started when the batch read the
+    # configuration (waiting up to 10 s for one: a thread starts it)
+    when_configured = []
+    read_config = dlcourse.batch.course_db_url
+
+    def course_db_url(*args):
+        deadline = time.monotonic() + 10
+        while not started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        when_configured.append(len(started))
+        return read_config(*args)
+
     monkeypatch.setattr(Server, "__init__", counted)
     monkeypatch.setattr(dlcourse.startup, "nbgrader_command", no_process)
+    monkeypatch.setattr(dlcourse.batch, "course_db_url", course_db_url)
     summary = run_batch(tmp_path, a, workers=1, check_reference=check_reference)
     assert summary["students"]["s1"]["status"] == "graded", summary["students"]
-    # the pre-flight's two gradings at once started two; the worker took one
-    assert len(started) == (2 if check_reference else 1)
+    # the pre-flight's two gradings at once started two; the worker took one;
+    # without a pre-flight, one was starting before the configuration was read
+    assert when_configured == [len(started)] == [2 if check_reference else 1]
     assert not any(s.alive for s in started)
 
 

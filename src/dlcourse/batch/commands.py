@@ -103,6 +103,7 @@ class ForkServers:
         self.lost = 0
         self.closed = False
         self.lock = threading.Lock()
+        self.starting: list[threading.Thread] = []
 
     def start_one(self) -> threading.Thread:
         """Start a server in the background and keep it idle, so that it is
@@ -116,6 +117,8 @@ class ForkServers:
 
         thread = threading.Thread(target=start, daemon=True)
         thread.start()
+        with self.lock:
+            self.starting.append(thread)
         return thread
 
     def get(self):
@@ -172,9 +175,15 @@ class ForkServers:
                 server.close()
 
     def close(self) -> None:
+        """Close every server, those still starting included: a batch that
+        stops early (a refused course, Ctrl-C) leaves none behind."""
         with self.lock:
             self.closed = True
             for server in self.started:
                 server.close()
             self.started.clear()
             self.idle.clear()
+            starting, self.starting = self.starting, []
+        for thread in starting:
+            # a server that comes up now is closed by its thread (see get)
+            thread.join(timeout=60)

@@ -197,13 +197,7 @@ def take_early_zygote(env: dict, preload) -> object | None:
     zygote, _early_zygote = _early_zygote, None
     if zygote is None:
         return None
-    from dlcourse.sandbox.zygote import PRELOADABLE
-
-    if (
-        zygote.alive
-        and zygote.env == dict(env)
-        and zygote.preload == sorted(set(preload) & PRELOADABLE)
-    ):
+    if zygote.alive and zygote.started_for(env, preload):
         return zygote
     zygote.close()
     return None

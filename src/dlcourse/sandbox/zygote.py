@@ -125,6 +125,11 @@ class ForkedProcess:
                 os.close(self._status)
 
 
+def _preloadable(preload) -> list[str]:
+    """The modules of ``preload`` a zygote imports, in order."""
+    return sorted(set(preload) & PRELOADABLE)
+
+
 class ZygoteError(OSError):
     """The zygote could not fork a sandbox: start one the plain way."""
 
@@ -141,13 +146,17 @@ class Zygote:
 
     def __init__(self, env: dict, preload=(), start_timeout: float = 60.0):
         self.env = dict(env)
-        self.preload = sorted(set(preload) & PRELOADABLE)
+        self.preload = _preloadable(preload)
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
         self._ready = False
         self._retired = False
         self._lock = threading.Lock()
+
+    def started_for(self, env: dict, preload) -> bool:
+        """Whether this zygote is what ``Zygote(env, preload)`` would be."""
+        return self.env == dict(env) and self.preload == _preloadable(preload)
 
     def start(self, stderr=None) -> None:
         """Start the process; it gets ready in the background (first

@@ -373,3 +373,89 @@ def test_the_host_cgroup_tree_is_not_shown():
             "import os\nlisted = os.listdir('/sys/fs/cgroup') if os.path.isdir('/sys/fs/cgroup') else []\n",
         )
         assert box.get("listed") == []
+
+
+# student code: threads and a forked process, all waiting
+SPREAD = """
+import os, threading, time
+release = threading.Event()
+for _ in range(3):
+    threading.Thread(target=release.wait, daemon=True).start()
+forked = os.fork()
+if forked == 0:
+    time.sleep(60)
+    os._exit(0)
+"""
+
+
+def _cgroups_of_task(path: Path) -> dict[str, str]:
+    """controller -> cgroup path, from a /proc/<pid>/task/<tid>/cgroup file"""
+    found = {}
+    for line in path.read_text().splitlines():
+        _, controllers, where = line.split(":", 2)
+        for controller in controllers.split(","):
+            found[controller] = where
+    return found
+
+
+def test_every_thread_and_process_of_a_sandbox_is_in_its_cgroups():
+    # a sandbox joins its cgroups one thread at a time (fast on cgroup v1);
+    # a thread or process outside them would escape the memory and process
+    # limits
+    with Sandbox(call_timeout=10) as box:
+        run(box, SPREAD)
+        worker = box._find_worker_pid()
+        assert worker is not None
+        pids = [
+            worker,
+            *(int(p) for p in Path(f"/proc/{worker}/task/{worker}/children").read_text().split()),
+        ]
+        assert len(pids) == 2
+        tasks = [t for pid in pids for t in Path(f"/proc/{pid}/task").iterdir()]
+        assert len(tasks) >= 5  # the worker, its 3 threads, the forked process
+        expected = f"/dlcourse-{box.proc.pid}"
+        controllers = ["pids", "memory"] if "memory cgroup" in box.report["applied"] else ["pids"]
+        assert "processes" in box.report["applied"]
+        for task in tasks:
+            groups = _cgroups_of_task(task / "cgroup")
+            for controller in controllers:
+                assert groups[controller].endswith(expected), (task, controller, groups)
+
+
+def test_a_process_with_threads_joins_its_cgroup_whole():
+    # the move by thread (cgroup v1's tasks file) falls back to moving the
+    # whole process when it has more than one thread
+    from dlcourse.sandbox import confine
+
+    parent = confine._cgroup_parent("pids")
+    if parent is None or os.path.exists(os.path.join(parent, "cgroup.controllers")):
+        pytest.skip("no cgroup v1 pids hierarchy")
+    folder = Path(parent) / f"dlcourse-test-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            import threading
+
+            release = threading.Event()
+            thread = threading.Thread(target=release.wait, daemon=True)
+            thread.start()
+            confine._join(str(folder))
+            os.write(write_end, f"{thread.native_id}\n".encode())
+            time.sleep(30)
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end) as reader:
+            thread_id = int(reader.readline())
+        members = {int(t) for t in (folder / "tasks").read_text().split()}
+        assert {pid, thread_id} <= members
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    finally:
+        for _ in range(100):
+            try:
+                folder.rmdir()
+                break
+            except OSError:
+                time.sleep(0.01)

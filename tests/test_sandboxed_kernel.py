@@ -3,6 +3,7 @@
 import asyncio
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
@@ -326,3 +327,45 @@ def test_a_garbled_report_is_counted_as_unconfirmed():
     for data in (b"[]", b'{"missing": [1]}', b"[" * 100000, b"\xff", None):
         assert _report_missing(data) and "unreadable" in _report_missing(data)[0]
     assert _report_missing(b'{"missing": []}') == []
+
+
+# student code: a file left for Python's exit to flush
+UNFLUSHED = """
+log = open("unflushed.txt", "w")
+log.write("written at exit")
+"""
+
+
+def test_the_kernel_program_ends_through_python_s_exit(tmp_path):
+    # dlcourse.kernel_app runs the kernel in place of ipykernel_launcher; its
+    # end must still be Python's (a kernel killed at its shutdown, as the
+    # hang it avoids was, loses what the student's code left unflushed)
+    import nbformat
+
+    from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(UNFLUSHED),
+        nbformat.v4.new_code_cell("import sys\nsys.argv"),
+    ]
+    nb, _ = SandboxedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert "dlcourse/kernel_app.py" in nb.cells[1].outputs[0]["data"]["text/plain"]
+    assert (tmp_path / "unflushed.txt").read_text() == "written at exit"
+
+
+def test_only_this_interpreter_s_ipykernel_launcher_is_replaced():
+    from dlcourse.sandbox.kernel import orderly_kernel_command
+
+    ours = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    assert orderly_kernel_command(ours) == [
+        sys.executable,
+        "-m",
+        "dlcourse.kernel_app",
+        "-f",
+        "{connection_file}",
+    ]
+    # another interpreter may not have this library; other kernels are theirs
+    other = ["/opt/other/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    assert orderly_kernel_command(other) == other
+    assert orderly_kernel_command(["julia", "-i", "kernel.jl"]) == ["julia", "-i", "kernel.jl"]

@@ -97,6 +97,19 @@ def _report_missing(data: bytes | None) -> list[str]:
     return [m[:200] for m in missing[:20]]
 
 
+def orderly_kernel_command(command: list[str]) -> list[str]:
+    """``command`` with ipykernel's program replaced by
+    :mod:`dlcourse.kernel_app` (the same kernel, with a shutdown that cannot
+    hang) where it is this interpreter's ``python -m ipykernel_launcher``: the
+    one whose packages include this library."""
+    for i in range(1, len(command) - 1):
+        if command[i : i + 2] == ["-m", "ipykernel_launcher"]:
+            if os.path.realpath(command[0]) == os.path.realpath(sys.executable):
+                return [*command[: i + 1], "dlcourse.kernel_app", *command[i + 2 :]]
+            break
+    return command
+
+
 class SandboxedKernelClient(AsyncKernelClient):
     """The client of a sandboxed kernel: seals the kernel's socket folder as
     soon as the kernel answers (see :meth:`SandboxedKernelManager.seal`)."""
@@ -193,7 +206,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         launcher = [sys.executable, "-I", "-m", "dlcourse.sandbox.launch", json.dumps(config), "--"]
         kw["cwd"] = "/"
         kw["env"] = kernel_environment(kw.get("env") or os.environ)
-        return launcher + list(kernel_cmd), kw
+        return launcher + orderly_kernel_command(list(kernel_cmd)), kw
+
+    async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+        # a kernel ends 0.1-0.3 s after its shutdown reply: looking every
+        # 0.1 s (jupyter_client's pace) lost 50 ms a grading on average
+        await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
     def seal(self) -> None:
         """Called once the kernel answers, before any cell runs: read the

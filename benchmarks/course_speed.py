@@ -9,8 +9,9 @@ assignment, and the whole course for one student.
 ``table`` then times, side by side with farm-bench (A and B in turn, ratio
 pair by pair, medians of ``--runs``), for each assignment:
 
-- bare: ``execute DIR/A``: those notebooks run top to bottom, one kernel each
-  (what "Run all" costs a student, times the number of submissions);
+- bare: ``execute DIR/A``: those notebooks run top to bottom, one plain
+  (unconfined) kernel each, ended as graded kernels are (what "Run all" costs
+  a student, times the number of submissions);
 - graded: ``dlcourse batch A --workers 1 --redo --skip-preflight`` on the
   same submissions: nbgrader's confined execution plus the hidden graders;
 
@@ -63,13 +64,32 @@ def prepare(folder: Path, students: int) -> None:
 def execute(course: Path) -> None:
     """Every submission of the course, top to bottom in a plain kernel, each
     in a fresh folder holding what was submitted."""
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
+
+    from dlcourse.sandbox.kernel import orderly_kernel_command
+
+    class OrderlyKernelManager(AsyncKernelManager):
+        """A plain kernel that ends as a graded one does (dlcourse.kernel_app,
+        its end looked for every 10 ms): ipykernel's own launcher hangs at
+        one shutdown in five or so, which would count 2.5 s against bare."""
+
+        async def _async_pre_start_kernel(self, **kw):
+            command, kw = await super()._async_pre_start_kernel(**kw)
+            return orderly_kernel_command(command), kw
+
+        async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+            await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
     for notebook in sorted(course.glob("submitted/*/*/*.ipynb")):
         nb = nbformat.read(str(notebook), as_version=4)
         with tempfile.TemporaryDirectory() as tmp:
             NotebookClient(
-                nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp}}
+                nb,
+                timeout=600,
+                kernel_name="python3",
+                kernel_manager_class=OrderlyKernelManager,
+                resources={"metadata": {"path": tmp}},
             ).execute()
 
 

@@ -81,6 +81,8 @@ def execute(course: Path) -> None:
         async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
             await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
+    # and leaves Python's garbage collector as it is (see dlcourse.kernel_app)
+    os.environ["DLCOURSE_KERNEL_FREEZE"] = "0"
     for notebook in sorted(course.glob("submitted/*/*/*.ipynb")):
         nb = nbformat.read(str(notebook), as_version=4)
         with tempfile.TemporaryDirectory() as tmp:

@@ -336,6 +336,22 @@ log.write("written at exit")
 """
 
 
+# student code: a reference cycle of its own, dropped
+COLLECTED = """
+import gc, weakref
+class Node:
+    pass
+node = Node()
+node.me = node
+alive = weakref.ref(node)
+del node
+gc.collect()
+print("frozen" if gc.get_freeze_count() else "not-frozen",
+      "enabled" if gc.isenabled() else "disabled",
+      "collected" if alive() is None else "kept")
+"""
+
+
 def test_the_kernel_program_ends_through_python_s_exit(tmp_path):
     # dlcourse.kernel_app runs the kernel in place of ipykernel_launcher; its
     # end must still be Python's (a kernel killed at its shutdown, as the
@@ -348,10 +364,13 @@ def test_the_kernel_program_ends_through_python_s_exit(tmp_path):
     nb.cells = [
         nbformat.v4.new_code_cell(UNFLUSHED),
         nbformat.v4.new_code_cell("import sys\nsys.argv"),
+        nbformat.v4.new_code_cell(COLLECTED),
     ]
     nb, _ = SandboxedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert "dlcourse/kernel_app.py" in nb.cells[1].outputs[0]["data"]["text/plain"]
     assert (tmp_path / "unflushed.txt").read_text() == "written at exit"
+    # the kernel's own objects are frozen; the student's are collected
+    assert nb.cells[2].outputs[0]["text"].split() == ["frozen", "enabled", "collected"]
 
 
 def test_only_this_interpreter_s_ipykernel_launcher_is_replaced():

@@ -422,9 +422,11 @@ def test_every_thread_and_process_of_a_sandbox_is_in_its_cgroups():
                 assert groups[controller].endswith(expected), (task, controller, groups)
 
 
-def test_a_process_with_threads_joins_its_cgroup_whole():
+@pytest.mark.parametrize("proc", ["readable", "unreadable"])
+def test_a_process_with_threads_joins_its_cgroup_whole(proc):
     # the move by thread (cgroup v1's tasks file) falls back to moving the
-    # whole process when it has more than one thread
+    # whole process when it has more than one thread, or when /proc cannot
+    # tell how many it has
     from dlcourse.sandbox import confine
 
     parent = confine._cgroup_parent("pids")
@@ -432,27 +434,40 @@ def test_a_process_with_threads_joins_its_cgroup_whole():
         pytest.skip("no cgroup v1 pids hierarchy")
     folder = Path(parent) / f"dlcourse-test-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
+    pid = 0
     try:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
-            import threading
+            try:
+                import threading
 
-            release = threading.Event()
-            thread = threading.Thread(target=release.wait, daemon=True)
-            thread.start()
-            confine._join(str(folder))
-            os.write(write_end, f"{thread.native_id}\n".encode())
-            time.sleep(30)
-            os._exit(0)
+                release = threading.Event()
+                thread = threading.Thread(target=release.wait, daemon=True)
+                thread.start()
+                if proc == "unreadable":
+                    listdir = os.listdir
+
+                    def no_proc(path="."):
+                        if str(path).startswith("/proc"):
+                            raise FileNotFoundError(2, "no /proc", path)
+                        return listdir(path)
+
+                    confine.os.listdir = no_proc
+                confine._join(str(folder))
+                os.write(write_end, f"{thread.native_id}\n".encode())
+                time.sleep(30)
+            finally:
+                os._exit(0)
         os.close(write_end)
         with os.fdopen(read_end) as reader:
             thread_id = int(reader.readline())
         members = {int(t) for t in (folder / "tasks").read_text().split()}
         assert {pid, thread_id} <= members
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
     finally:
+        if pid:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
         for _ in range(100):
             try:
                 folder.rmdir()

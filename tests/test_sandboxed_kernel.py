@@ -373,7 +373,7 @@ def test_the_kernel_program_ends_through_python_s_exit(tmp_path):
     assert nb.cells[2].outputs[0]["text"].split() == ["frozen", "enabled", "collected"]
 
 
-def test_only_this_interpreter_s_ipykernel_launcher_is_replaced():
+def test_only_this_environment_s_ipykernel_launcher_is_replaced(tmp_path):
     from dlcourse.sandbox.kernel import orderly_kernel_command
 
     ours = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -387,4 +387,9 @@ def test_only_this_interpreter_s_ipykernel_launcher_is_replaced():
     # another interpreter may not have this library; other kernels are theirs
     other = ["/opt/other/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     assert orderly_kernel_command(other) == other
+    # another virtual environment: its python links to the same interpreter
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    sibling = [str(tmp_path / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "c.json"]
+    assert orderly_kernel_command(sibling) == sibling
     assert orderly_kernel_command(["julia", "-i", "kernel.jl"]) == ["julia", "-i", "kernel.jl"]

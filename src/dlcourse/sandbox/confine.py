@@ -262,8 +262,11 @@ def _join(folder: str) -> None:
         return
     with open(os.path.join(folder, "tasks"), "w") as fh:
         fh.write("0")  # the calling thread
-    threads = os.listdir("/proc/self/task")
-    if len(threads) != 1:
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:  # no /proc to tell: move the whole process to be sure
+        threads = 0
+    if threads != 1:
         with open(os.path.join(folder, "cgroup.procs"), "w") as fh:
             fh.write("0")
 

@@ -99,12 +99,15 @@ def _report_missing(data: bytes | None) -> list[str]:
 
 def orderly_kernel_command(command: list[str]) -> list[str]:
     """``command`` with ipykernel's program replaced by
-    :mod:`dlcourse.kernel_app` (the same kernel, with a shutdown that cannot
-    hang) where it is this interpreter's ``python -m ipykernel_launcher``: the
-    one whose packages include this library."""
+    :mod:`dlcourse.kernel_app` (the same kernel, without ipykernel's shutdown
+    hang) where it is ``python -m ipykernel_launcher`` of this environment:
+    the one whose packages include this library. Environments are told apart
+    by the folder of their interpreter's path, never its target: every
+    virtual environment's python links to the same base interpreter."""
+    ours = os.path.dirname(os.path.abspath(sys.executable))
     for i in range(1, len(command) - 1):
         if command[i : i + 2] == ["-m", "ipykernel_launcher"]:
-            if os.path.realpath(command[0]) == os.path.realpath(sys.executable):
+            if os.path.dirname(os.path.abspath(command[0])) == ours:
                 return [*command[: i + 1], "dlcourse.kernel_app", *command[i + 2 :]]
             break
     return command
@@ -209,8 +212,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         return launcher + orderly_kernel_command(list(kernel_cmd)), kw
 
     async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
-        # a kernel ends 0.1-0.3 s after its shutdown reply: looking every
-        # 0.1 s (jupyter_client's pace) lost 50 ms a grading on average
+        # a kernel ends some tens of ms after its shutdown reply: looking
+        # every 0.1 s (jupyter_client's pace) lost 50 ms a grading on average
         await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
     def seal(self) -> None:

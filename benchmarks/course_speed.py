@@ -10,8 +10,9 @@ assignment, and the whole course for one student.
 pair by pair, medians of ``--runs``), for each assignment:
 
 - bare: ``execute DIR/A``: those notebooks run top to bottom, one plain
-  (unconfined) kernel each, ended as graded kernels are (what "Run all" costs
-  a student, times the number of submissions);
+  (unconfined) kernel each, ended without ipykernel's shutdown hang as graded
+  kernels are (what "Run all" costs a student, times the number of
+  submissions);
 - graded: ``dlcourse batch A --workers 1 --redo --skip-preflight`` on the
   same submissions: nbgrader's confined execution plus the hidden graders;
 

@@ -379,6 +379,7 @@ def test_only_this_environment_s_ipykernel_launcher_is_replaced(tmp_path):
     ours = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     assert orderly_kernel_command(ours) == [
         sys.executable,
+        "-P",
         "-m",
         "dlcourse.kernel_app",
         "-f",
@@ -393,3 +394,31 @@ def test_only_this_environment_s_ipykernel_launcher_is_replaced(tmp_path):
     sibling = [str(tmp_path / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "c.json"]
     assert orderly_kernel_command(sibling) == sibling
     assert orderly_kernel_command(["julia", "-i", "kernel.jl"]) == ["julia", "-i", "kernel.jl"]
+
+
+def test_a_kernel_program_handed_in_beside_the_notebook_never_runs(tmp_path):
+    # python -m searches the working folder first: a dlcourse/ package there
+    # ran in place of the kernel program, before the kernel's socket folder
+    # was sealed. The student's own modules still import from that folder.
+    import nbformat
+
+    from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
+
+    planted = tmp_path / "dlcourse"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("")
+    # were it run, it would leave its mark and hand over to the real program
+    (planted / "kernel_app.py").write_text(
+        "import os, runpy, sys\n"
+        "open('planted_ran.txt', 'w').write('ran')\n"
+        "sys.path = [p for p in sys.path if p not in ('', os.getcwd())]\n"
+        "for name in [m for m in sys.modules if m.split('.')[0] == 'dlcourse']:\n"
+        "    del sys.modules[name]\n"
+        "runpy.run_module('dlcourse.kernel_app', run_name='__main__')\n"
+    )
+    (tmp_path / "helper.py").write_text("ANSWER = 42\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import helper\nprint(helper.ANSWER)")]
+    nb, _ = SandboxedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert not (tmp_path / "planted_ran.txt").exists()
+    assert nb.cells[0].outputs[0]["text"] == "42\n"

@@ -22,13 +22,25 @@ finish first.
 The kernel's own objects (IPython's, ipykernel's, zmq's: most of the heap
 when the notebook starts) are also moved out of the garbage collector's
 sight before the first cell (``gc.freeze``), with the collector off while
-they are made. They live as long as the kernel, and every full collection
-walked them again: during the student's imports, and at Python's exit (whose
-collections then took 0.1-0.2 s of a kernel's end). The student's objects are
-collected as in any kernel. ``DLCOURSE_KERNEL_FREEZE=0`` leaves the collector
-as Python has it (``benchmarks/course_speed.py`` runs its plain kernels so).
-Measured here on a notebook importing numpy and matplotlib: start 0.32 to
-0.24 s, that cell 0.76 to 0.58 s, the end 0.30 to 0.09 s.
+they are made. Nearly all of them live as long as the kernel (the little
+cyclic garbage of its start, about a thousand objects, is kept too), and
+every full collection walked them again: during the student's imports, and
+at Python's exit (whose collections then took 0.1-0.2 s of a kernel's end).
+The student's objects are collected as in any kernel; ``gc.get_objects`` and
+``gc.get_referrers`` no longer list the kernel's own. ``DLCOURSE_KERNEL_FREEZE=0``
+leaves the collector as Python has it (``benchmarks/course_speed.py`` runs its
+plain kernels so). Measured here on a notebook importing numpy and
+matplotlib: start 0.32 to 0.24 s, that cell 0.76 to 0.58 s, the end 0.30 to
+0.09 s.
+
+The program is started with ``python -P`` (see
+:func:`dlcourse.sandbox.kernel.orderly_kernel_command`): without it the
+notebook's folder, which the student fills, comes first on ``sys.path`` while
+Python looks for this very module, and a ``dlcourse/`` package handed in
+beside the notebook would run in its place before the kernel answers (and
+before :meth:`SandboxedKernelManager.seal` closes the kernel's socket folder).
+The folder is put on ``sys.path`` once the kernel is set up, where IPython
+puts it, for the student's own imports.
 """
 
 from __future__ import annotations
@@ -52,6 +64,19 @@ def end_control_thread(app) -> None:
         control.join(CONTROL_JOIN_SECONDS)
 
 
+def add_working_folder() -> None:
+    """Put ``''`` (the working folder) on ``sys.path`` where IPython does,
+    before the first site-packages, unless it is there: IPython leaves it out
+    under ``python -P``."""
+    if "" in sys.path:
+        return
+    packages = (
+        i for i, path in enumerate(sys.path)
+        if os.path.basename(path) in {"site-packages", "dist-packages"}
+    )  # fmt: skip
+    sys.path.insert(next(packages, 0), "")
+
+
 def main() -> None:
     freeze = os.environ.get("DLCOURSE_KERNEL_FREEZE", "1") != "0"
     if freeze:
@@ -65,6 +90,7 @@ def main() -> None:
     # launch_instance, with the control thread ended between start and exit
     app = IPKernelApp.instance()
     app.initialize()
+    add_working_folder()
     if freeze:
         # no student code has run yet: what is frozen is the kernel's own
         gc.freeze()

@@ -103,12 +103,17 @@ def orderly_kernel_command(command: list[str]) -> list[str]:
     hang) where it is ``python -m ipykernel_launcher`` of this environment:
     the one whose packages include this library. Environments are told apart
     by the folder of their interpreter's path, never its target: every
-    virtual environment's python links to the same base interpreter."""
+    virtual environment's python links to the same base interpreter.
+
+    The program runs with ``-P`` (Python 3.11 on), so that the notebook's
+    folder is not searched for it (see :mod:`dlcourse.kernel_app`)."""
     ours = os.path.dirname(os.path.abspath(sys.executable))
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
     for i in range(1, len(command) - 1):
         if command[i : i + 2] == ["-m", "ipykernel_launcher"]:
             if os.path.dirname(os.path.abspath(command[0])) == ours:
-                return [*command[: i + 1], "dlcourse.kernel_app", *command[i + 2 :]]
+                program = [*safe_path, "-m", "dlcourse.kernel_app"]
+                return [*command[:i], *program, *command[i + 2 :]]
             break
     return command
 

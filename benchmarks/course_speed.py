@@ -65,24 +65,14 @@ def prepare(folder: Path, students: int) -> None:
 def execute(course: Path) -> None:
     """Every submission of the course, top to bottom in a plain kernel, each
     in a fresh folder holding what was submitted."""
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
-    from dlcourse.sandbox.kernel import orderly_kernel_command
+    # plain kernels that end as graded ones do (dlcourse.kernel_app, looked
+    # for every 10 ms): ipykernel's own launcher hangs at one shutdown in five
+    # or so, which would count 2.5 s against bare
+    from dlcourse.sandbox.kernel import OrderlyKernelManager
 
-    class OrderlyKernelManager(AsyncKernelManager):
-        """A plain kernel that ends as a graded one does (dlcourse.kernel_app,
-        its end looked for every 10 ms): ipykernel's own launcher hangs at
-        one shutdown in five or so, which would count 2.5 s against bare."""
-
-        async def _async_pre_start_kernel(self, **kw):
-            command, kw = await super()._async_pre_start_kernel(**kw)
-            return orderly_kernel_command(command), kw
-
-        async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
-            await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
-
-    # and leaves Python's garbage collector as it is (see dlcourse.kernel_app)
+    # with Python's garbage collector as it is (see dlcourse.kernel_app)
     os.environ["DLCOURSE_KERNEL_FREEZE"] = "0"
     for notebook in sorted(course.glob("submitted/*/*/*.ipynb")):
         nb = nbformat.read(str(notebook), as_version=4)

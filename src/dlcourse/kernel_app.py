@@ -15,9 +15,9 @@ with it. jupyter_client sends SIGTERM after 2.5 s, which a sandboxed kernel,
 the first process of its PID namespace, never receives (it has no handler
 for it), and kills it after 5 s: 5 s lost, and whatever the student's code
 had not yet flushed to its files. That happened to 7 shutdowns of 40 here
-(``benchmarks/kernel_shutdown.py --program stock``; none of 40 since). Ending the control thread as
-soon as the main loop returns, before any exit handler, lets the flush
-finish first.
+(``benchmarks/kernel_shutdown.py --program stock``; none of 40 since).
+Ending the control thread as soon as the main loop returns, before any exit
+handler, lets the flush finish first.
 
 The kernel's own objects (IPython's, ipykernel's, zmq's: most of the heap
 when the notebook starts) are also moved out of the garbage collector's

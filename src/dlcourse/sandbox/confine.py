@@ -233,9 +233,14 @@ def _sweep_stale_cgroups(parent: str) -> None:
                     pass
 
 
+def _v2(folder: str) -> bool:
+    """Whether the cgroup ``folder`` is of the unified (v2) hierarchy."""
+    return os.path.exists(os.path.join(folder, "cgroup.controllers"))
+
+
 def _limit_files(controller: str, folder: str, limits: dict) -> list[tuple[str, str, bool]]:
     """(file, value, optional) to write in a new ``controller`` cgroup."""
-    v2 = os.path.exists(os.path.join(folder, "cgroup.controllers"))
+    v2 = _v2(folder)
     if controller == "pids":
         return [("pids.max", str(int(limits["processes"])), False)]
     memory = str(int(limits["memory_bytes"]))
@@ -256,7 +261,7 @@ def _join(folder: str) -> None:
     the caller itself, is moved without it. Were another thread there it
     would stay behind, outside the limits, so that is checked after the move
     (the process could only start one itself, and runs nothing else yet)."""
-    if os.path.exists(os.path.join(folder, "cgroup.controllers")):  # v2
+    if _v2(folder):
         with open(os.path.join(folder, "cgroup.procs"), "w") as fh:
             fh.write("0")  # this process (its pid here is 1, in its namespace)
         return
@@ -284,7 +289,7 @@ def _enter_cgroups(parents: dict, launcher: int, limits: dict) -> tuple[list, li
         _sweep_stale_cgroups(parent)
         folder = os.path.join(parent, f"{CGROUP_PREFIX}{launcher}")
         try:
-            if os.path.exists(os.path.join(parent, "cgroup.controllers")):
+            if _v2(parent):
                 # v2: a child gets a controller only once its parent hands it
                 # down (refused where the parent has processes of its own)
                 try:

@@ -118,6 +118,20 @@ def orderly_kernel_command(command: list[str]) -> list[str]:
     return command
 
 
+class OrderlyKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run :mod:`dlcourse.kernel_app` (see
+    :func:`orderly_kernel_command`) and whose end is looked for every 10 ms."""
+
+    async def _async_pre_start_kernel(self, **kw):
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        return orderly_kernel_command(list(kernel_cmd)), kw
+
+    async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+        # a kernel ends some tens of ms after its shutdown reply: looking
+        # every 0.1 s (jupyter_client's pace) lost 50 ms a grading on average
+        await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
+
+
 class SandboxedKernelClient(AsyncKernelClient):
     """The client of a sandboxed kernel: seals the kernel's socket folder as
     soon as the kernel answers (see :meth:`SandboxedKernelManager.seal`)."""
@@ -154,7 +168,7 @@ def _remove_leftovers() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class SandboxedKernelManager(OrderlyKernelManager):
     """A kernel manager whose kernels start confined."""
 
     course_root = Unicode(
@@ -214,12 +228,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         launcher = [sys.executable, "-I", "-m", "dlcourse.sandbox.launch", json.dumps(config), "--"]
         kw["cwd"] = "/"
         kw["env"] = kernel_environment(kw.get("env") or os.environ)
-        return launcher + orderly_kernel_command(list(kernel_cmd)), kw
-
-    async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
-        # a kernel ends some tens of ms after its shutdown reply: looking
-        # every 0.1 s (jupyter_client's pace) lost 50 ms a grading on average
-        await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
+        return launcher + list(kernel_cmd), kw
 
     def seal(self) -> None:
         """Called once the kernel answers, before any cell runs: read the

@@ -18,7 +18,13 @@ pair by pair, medians of ``--runs``), for each assignment:
 
 and prints the per-submission seconds of each, their ratio (the target is at
 most 1.3), the per-cell sandbox start (benchmarks/sandbox_start.py) and the
-course total per student (sum of the graded medians). The two steps that
+course total per student (sum of the graded medians). The "steady" columns
+are the same two costs measured inside the commands, per submission, over
+every run (medians): the batch's own seconds for each nbgrader command
+(graders included, to 0.1 s) and each notebook's execution in ``execute``.
+They leave out what a command pays once (Python's start, the batch's warm
+servers: about 2.5 s, which two submissions share), so they are what a
+submission costs in a large class. The two steps that
 ``table`` runs are also commands of their own (``execute``, ``grade``). A
 benchmark, not a test: the figures depend on the machine and its load.
 """
@@ -26,12 +32,15 @@ benchmark, not a test: the figures depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -74,9 +83,11 @@ def execute(course: Path) -> None:
 
     # with Python's garbage collector as it is (see dlcourse.kernel_app)
     os.environ["DLCOURSE_KERNEL_FREEZE"] = "0"
+    seconds = []
     for notebook in sorted(course.glob("submitted/*/*/*.ipynb")):
         nb = nbformat.read(str(notebook), as_version=4)
         with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
             NotebookClient(
                 nb,
                 timeout=600,
@@ -84,6 +95,31 @@ def execute(course: Path) -> None:
                 kernel_manager_class=OrderlyKernelManager,
                 resources={"metadata": {"path": tmp}},
             ).execute()
+            seconds.append(time.perf_counter() - start)
+    _record(course, "bare", seconds)
+
+
+# each command's seconds per submission, measured inside it (without what
+# the command pays once: Python's start, the batch's servers), one list per
+# run: the steady-state cost of a submission in a large class
+TIMES = "course-speed-times.json"
+
+
+def _record(course: Path, side: str, seconds: list[float]) -> None:
+    path = course / TIMES
+    times = json.loads(path.read_text()) if path.is_file() else {}
+    times.setdefault(side, []).extend(seconds)
+    path.write_text(json.dumps(times))
+
+
+def _steady_ratio(course: Path) -> tuple[float, float] | None:
+    """(median graded, median bare) seconds of one submission inside the
+    commands, over every run so far; None without both."""
+    path = course / TIMES
+    times = json.loads(path.read_text()) if path.is_file() else {}
+    if not times.get("graded") or not times.get("bare"):
+        return None
+    return statistics.median(times["graded"]), statistics.median(times["bare"])
 
 
 def grade(course: Path, assignment: str) -> int:
@@ -91,7 +127,14 @@ def grade(course: Path, assignment: str) -> int:
     env.pop("DLCOURSE_EXECUTION_CACHE", None)
     command = [sys.executable, "-m", "dlcourse.cli", "batch", assignment]
     command += ["--workers", "1", "--redo", "--skip-preflight"]
-    return subprocess.run(command, cwd=course, env=env, stdout=subprocess.DEVNULL).returncode
+    code = subprocess.run(command, cwd=course, env=env, stdout=subprocess.DEVNULL).returncode
+    summary = course / "reports" / assignment / "batch.json"
+    if code == 0 and summary.is_file():
+        # the batch's own time per submission: its nbgrader command, graders
+        # included (to 0.1 s)
+        students = json.loads(summary.read_text()).get("students", {})
+        _record(course, "graded", [float(s["seconds"]) for s in students.values()])
+    return code
 
 
 def _median(report: str, row: str) -> float | None:
@@ -112,6 +155,7 @@ def table(folder: Path, runs: int, assignments: list[str]) -> None:
     rows, total = [], 0.0
     for a in assignments:
         course = folder / a
+        (course / TIMES).unlink(missing_ok=True)
         students = len(list(course.glob("submitted/*/*/*.ipynb")))
         report = _farm_bench(
             me + ["grade", str(course), a], me + ["execute", str(course)], runs, 3600
@@ -122,9 +166,16 @@ def table(folder: Path, runs: int, assignments: list[str]) -> None:
             rows.append(f"| {a} | (farm-bench gave no figure) | | |")
             continue
         total += graded / students
+        steady = _steady_ratio(course)
         rows.append(
             f"| {a} | {bare / students:.1f} | {graded / students:.1f} | "
             + ("?" if ratio is None else f"{ratio:.2f}")
+            + " | "
+            + (
+                "?"
+                if steady is None
+                else f"{steady[1]:.2f} | {steady[0]:.2f} | {steady[0] / steady[1]:.2f}"
+            )
             + " |"
         )
     sandbox = _farm_bench(
@@ -135,8 +186,11 @@ def table(folder: Path, runs: int, assignments: list[str]) -> None:
     )
     per_zygote = (_median(sandbox, "A wall s") or 0) / 20
     per_exec = (_median(sandbox, "B wall s") or 0) / 20
-    print("| assignment | bare s / submission | graded s / submission | graded / bare |")
-    print("|---|---|---|---|")
+    print(
+        "| assignment | bare s / submission | graded s / submission | graded / bare "
+        "| steady: bare s | steady: graded s | steady: graded / bare |"
+    )
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"\ncourse total per student (graded): {total:.0f} s")
     print(

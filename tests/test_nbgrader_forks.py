@@ -238,3 +238,35 @@ def test_a_batch_runs_every_nbgrader_command_from_a_warm_server(
 def test_a_server_that_cannot_start_says_so():
     with pytest.raises(ForkServerError, match="did not start|stopped answering"):
         ForkServer(env=_env(), entry="no_such_module:main")
+
+
+def test_a_server_s_children_find_the_first_use_work_of_a_grading_done():
+    """The server does, before it forks, what every autograde would otherwise
+    do on first use: nbformat's validators built (the course's notebooks,
+    format 4.5, and an older one, 4.4 with no cell ids, are then read by a
+    child without building another), the gradebook's object mappings set up,
+    IPython (which jupyter_client's kernel-spec lookup imports) loaded."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+import nbformat, nbformat.validator as v
+from dlcourse.nbgrader_forks import NBGRADER_MAIN, PRELOAD, _load, preload
+_load(NBGRADER_MAIN)
+preload(PRELOAD)
+built = set(v.validators)
+assert built, "no validator built"
+nbformat.read({str(ROOT / "source" / "02_layers" / "02_layers.ipynb")!r}, as_version=4)
+old = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+old.nbformat_minor = 4
+old.cells[0].pop("id")
+nbformat.reads(nbformat.writes(old), as_version=4)
+assert set(v.validators) == built, sorted(set(v.validators) - built)
+from sqlalchemy import inspect
+import nbgrader.api
+assert inspect(nbgrader.api.SubmittedNotebook).configured, "mappers not set up"
+assert "IPython.paths" in sys.modules
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -43,6 +43,14 @@ PRELOAD = (
     "dlcourse.nbgrader_ext.hidden_graders",
     "dlcourse.nbgrader_ext.output_cap",
     "dlcourse.nbgrader_ext.sandboxed_kernel",
+    # imported on first use by every autograde otherwise (about 0.15 s of
+    # each): IPython by jupyter_client's kernel-spec lookup, the gradebook's
+    # database drivers by SQLAlchemy's first engine
+    "IPython.paths",
+    "ipykernel.kernelspec",
+    "sqlalchemy.dialects.sqlite.pysqlite",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "psycopg",
 )
 
 
@@ -254,7 +262,33 @@ def preload(names) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the child imports it again and reports
             pass
+    if "nbformat" in sys.modules:
+        warm_notebook_reading()
+    if "nbgrader.api" in sys.modules:
+        # the gradebook's object mappings, set up by its first query otherwise
+        from sqlalchemy.orm import configure_mappers
+
+        configure_mappers()
     gc.freeze()
+
+
+def warm_notebook_reading() -> None:
+    """Build nbformat's schema validators here, once: otherwise the first
+    notebook each child reads builds them (about 0.1 s), in nbgrader's command
+    and again in the graders' process, for every submission. One validator
+    per minor version of format 4: a notebook of 4.4 (no cell ids) and one of
+    4.5 are read, as nbgrader reads them."""
+    import nbformat
+
+    for minor in (4, 5):
+        nb = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell("1"), nbformat.v4.new_markdown_cell("a")]
+        )
+        nb.nbformat_minor = minor
+        if minor < 5:
+            for cell in nb.cells:
+                cell.pop("id", None)
+        nbformat.reads(nbformat.writes(nb), as_version=4)
 
 
 def answer(handle) -> None:

@@ -24,6 +24,7 @@ Cells without nbgrader metadata (a student's scratch cells) are ignored.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -82,6 +83,10 @@ def strip_solution_markers(code: str) -> str:
     return SOLUTION_MARKER.sub("", code)
 
 
+# Both parse and rebuild code (about 1 ms a cell); a grading asks for the
+# same answer cell's once per graded cell of the notebook. Pure functions of
+# their strings, so each result is kept for the process.
+@functools.lru_cache(maxsize=512)
 def definitions_only(code: str) -> str:
     """Only the imports, functions, classes and assignments of ``code``.
 
@@ -191,6 +196,7 @@ def _rebound_first(reference: list) -> tuple[set[str], set[str]]:
     return names, imports
 
 
+@functools.lru_cache(maxsize=512)
 def student_helpers(student_code: str, reference_code: str) -> str:
     """The definitions of a student's answer cell (:func:`definitions_only`)
     that matter once the reference solution of the same cell has run right

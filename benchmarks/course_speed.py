@@ -81,8 +81,10 @@ def execute(course: Path) -> None:
     # or so, which would count 2.5 s against bare
     from dlcourse.sandbox.kernel import OrderlyKernelManager
 
-    # with Python's garbage collector as it is (see dlcourse.kernel_app)
+    # with Python's garbage collector as it is, and ipykernel's debugger, as
+    # a student's Jupyter has them (see dlcourse.kernel_app)
     os.environ["DLCOURSE_KERNEL_FREEZE"] = "0"
+    os.environ["DLCOURSE_KERNEL_DEBUGGER"] = "1"
     seconds = []
     for notebook in sorted(course.glob("submitted/*/*/*.ipynb")):
         nb = nbformat.read(str(notebook), as_version=4)

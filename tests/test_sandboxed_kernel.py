@@ -1,6 +1,7 @@
 """The kernel in which nbgrader executes a student's notebook is confined."""
 
 import asyncio
+import copy
 import os
 import shutil
 import sys
@@ -371,6 +372,46 @@ def test_the_kernel_program_ends_through_python_s_exit(tmp_path):
     assert (tmp_path / "unflushed.txt").read_text() == "written at exit"
     # the kernel's own objects are frozen; the student's are collected
     assert nb.cells[2].outputs[0]["text"].split() == ["frozen", "enabled", "collected"]
+
+
+DEBUGGER = """
+import sys
+from ipykernel.debugger import _is_debugpy_available
+loaded = "debugpy" in sys.modules
+import debugpy
+print("debugger" if _is_debugpy_available else "no debugger",
+      "preloaded" if loaded else "not loaded", debugpy.__name__)
+"""
+
+
+def test_a_graded_kernel_starts_without_the_debugger_which_the_student_can_import(
+    tmp_path, monkeypatch
+):
+    # ipykernel imports debugpy (0.1 s) for a debug panel nbclient never opens
+    import nbformat
+    from nbclient import NotebookClient
+
+    from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedExecute
+    from dlcourse.sandbox.kernel import OrderlyKernelManager
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(DEBUGGER)])
+    # what the grading process has set never reaches the graded kernel
+    monkeypatch.setenv("DLCOURSE_KERNEL_DEBUGGER", "1")
+    graded, _ = SandboxedExecute(timeout=60).preprocess(
+        copy.deepcopy(nb), {"metadata": {"path": str(tmp_path)}}
+    )
+    assert graded.cells[0].outputs[0]["text"].split() == [
+        "no", "debugger", "not", "loaded", "debugpy"
+    ]  # fmt: skip
+    # a plain kernel asked for it keeps ipykernel's debugger
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        kernel_manager_class=OrderlyKernelManager,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    assert nb.cells[0].outputs[0]["text"].split() == ["debugger", "preloaded", "debugpy"]
 
 
 def test_only_this_environment_s_ipykernel_launcher_is_replaced(tmp_path):

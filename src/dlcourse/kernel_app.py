@@ -33,6 +33,9 @@ plain kernels so). Measured here on a notebook importing numpy and
 matplotlib: start 0.32 to 0.24 s, that cell 0.76 to 0.58 s, the end 0.30 to
 0.09 s.
 
+It starts without ipykernel's debugger (see :func:`main`): a graded
+notebook is run by nbclient, which never asks for it.
+
 The program is started with ``python -P`` (see
 :func:`dlcourse.sandbox.kernel.orderly_kernel_command`): without it the
 notebook's folder, which the student fills, comes first on ``sys.path`` while
@@ -85,11 +88,20 @@ def main() -> None:
     # ipykernel loads (the kernel puts it back for the student's imports)
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]
+    # Without the debugger, which only a front end's debug panel talks to:
+    # ipykernel imports debugpy (about 0.1 s) at the start of every kernel.
+    # debugpy stays importable for the student's own code once the kernel is
+    # set up. DLCOURSE_KERNEL_DEBUGGER=1 keeps it, as a student's Jupyter has it.
+    debugger = os.environ.get("DLCOURSE_KERNEL_DEBUGGER", "0") == "1"
+    if not debugger and "debugpy" not in sys.modules:
+        sys.modules["debugpy"] = None  # import debugpy: ImportError
     from ipykernel.kernelapp import IPKernelApp
 
     # launch_instance, with the control thread ended between start and exit
     app = IPKernelApp.instance()
     app.initialize()
+    if "debugpy" in sys.modules and sys.modules["debugpy"] is None:
+        del sys.modules["debugpy"]
     add_working_folder()
     if freeze:
         # no student code has run yet: what is frozen is the kernel's own

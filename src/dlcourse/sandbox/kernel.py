@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -132,15 +133,70 @@ class OrderlyKernelManager(AsyncKernelManager):
         await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
 
+# how long jupyter_client waits for an IOPub message while a kernel starts
+IOPUB_QUIET = 0.2
+
+
 class SandboxedKernelClient(AsyncKernelClient):
     """The client of a sandboxed kernel: seals the kernel's socket folder as
     soon as the kernel answers (see :meth:`SandboxedKernelManager.seal`)."""
 
     async def wait_for_ready(self, timeout=None):
-        await super()._async_wait_for_ready(timeout=timeout)
+        await self._until_ready(timeout)
         manager = self.parent
         if isinstance(manager, SandboxedKernelManager):
             manager.seal()
+
+    async def _until_ready(self, timeout: float | None) -> None:
+        """jupyter_client's ``wait_for_ready`` for a kernel this process
+        started, but for its last step: it reads the IOPub messages of the
+        kernel_info exchange up to the kernel's "idle" status for it, where
+        jupyter_client reads until 0.2 s pass without any (0.2 s of every
+        kernel's start). As there, a kernel that dies or stays silent past
+        ``timeout`` raises RuntimeError, and a reply that comes before IOPub
+        is connected is asked for again."""
+        from queue import Empty
+
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            asked = self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                msg = None
+            if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                last = await self._iopub_until_idle(msg["parent_header"].get("msg_id", asked))
+                if last is not None:  # IOPub is connected
+                    self._handle_kernel_info_reply(msg)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    async def _iopub_until_idle(self, request: str) -> dict | None:
+        """IOPub messages read until the "idle" status of ``request``, or
+        the kernel's welcome (ipykernel 7 sends it once this client is
+        subscribed: the statuses of a request it answered before are lost,
+        and those of one it answers after are left for nbclient, which skips
+        any message not about its cell), or 0.2 s without any; the last one
+        read, None when none came."""
+        from queue import Empty
+
+        last = None
+        while True:
+            try:
+                last = await self.iopub_channel.get_msg(timeout=IOPUB_QUIET)
+            except Empty:
+                return last
+            if last.get("msg_type") == "iopub_welcome":
+                return last
+            if (
+                last.get("msg_type") == "status"
+                and last.get("content", {}).get("execution_state") == "idle"
+                and last.get("parent_header", {}).get("msg_id") == request
+            ):
+                return last
 
 
 def _font_lists() -> str | None:

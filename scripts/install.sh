@@ -22,24 +22,32 @@ pip_install() {
         2>&1 | grep -v "is ignored: it is neither" || true
 }
 
-# uv (pinned too) installs the same set in about 7 s where pip takes 60. It
-# reads no pip configuration, so it is handed the folders of local wheels pip
-# is configured with, and used only when one of them holds the pinned torch
-# (else uv would fetch PyPI's CUDA build); pip installs when uv cannot. pip
-# stays in the environment either way: the student kit builds its wheel with it.
+# uv (pinned too) installs the same set in about 35 s where pip takes 70. It
+# reads no pip configuration (indexes, constraint files): it installs from
+# PyPI, pinned by constraints.txt, and is used only when a folder of local
+# wheels pip is configured with holds the pinned torch's CPU build for this
+# Python and machine; it is held to that build ("+cpu", which no PyPI release
+# carries: else uv would take PyPI's CUDA build). Its files are hard links into
+# uv's cache, uv's default (root's, never changed in place; copying them costs
+# 15-25 s more). pip installs when uv cannot; it stays in the environment
+# either way (the student kit builds its wheel with it).
 uv_install() {
-    local torch_pin folder links=() found=""
+    local torch_pin tag folder candidate links=() found=""
     torch_pin=$(sed -n 's/^torch==//p' constraints.txt)
+    tag=$(.venv/bin/python -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
     for folder in $(.venv/bin/python -m pip config list 2>/dev/null |
         sed -n "s/^[^=]*find-links='\(.*\)'\$/\1/p"); do
         links+=(--find-links "$folder")
-        compgen -G "$folder/torch-$torch_pin[-+]*.whl" >/dev/null && found=1
+        for candidate in "$folder"/torch-"$torch_pin"+cpu-"$tag"-"$tag"-*linux*_"$(uname -m)".whl; do
+            [ -f "$candidate" ] && found=1
+        done
     done
     [ -n "$found" ] || return 1
     pip_install uv
     [ -x .venv/bin/uv ] || return 1
-    .venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python "${links[@]}" \
-        -c constraints.txt -e "$EXTRAS"
+    .venv/bin/uv pip install --quiet --compile-bytecode \
+        --python .venv/bin/python "${links[@]}" -c constraints.txt \
+        -c <(echo "torch==$torch_pin+cpu") -e "$EXTRAS"
 }
 
 uv_install || pip_install -e "$EXTRAS"

@@ -107,18 +107,21 @@ def execute(course: Path) -> None:
 TIMES = "course-speed-times.json"
 
 
-def _record(course: Path, side: str, seconds: list[float]) -> None:
+def _times(course: Path) -> dict[str, list[float]]:
     path = course / TIMES
-    times = json.loads(path.read_text()) if path.is_file() else {}
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _record(course: Path, side: str, seconds: list[float]) -> None:
+    times = _times(course)
     times.setdefault(side, []).extend(seconds)
-    path.write_text(json.dumps(times))
+    (course / TIMES).write_text(json.dumps(times))
 
 
 def _steady_ratio(course: Path) -> tuple[float, float] | None:
     """(median graded, median bare) seconds of one submission inside the
     commands, over every run so far; None without both."""
-    path = course / TIMES
-    times = json.loads(path.read_text()) if path.is_file() else {}
+    times = _times(course)
     if not times.get("graded") or not times.get("bare"):
         return None
     return statistics.median(times["graded"]), statistics.median(times["bare"])

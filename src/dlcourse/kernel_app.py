@@ -89,7 +89,7 @@ def main() -> None:
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]
     # Without the debugger, which only a front end's debug panel talks to:
-    # ipykernel imports debugpy (about 0.1 s) at the start of every kernel.
+    # ipykernel imports debugpy (about 0.05 s) at the start of every kernel.
     # debugpy stays importable for the student's own code once the kernel is
     # set up. DLCOURSE_KERNEL_DEBUGGER=1 keeps it, as a student's Jupyter has it.
     debugger = os.environ.get("DLCOURSE_KERNEL_DEBUGGER", "0") == "1"

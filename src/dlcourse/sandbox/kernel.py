@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
@@ -155,8 +156,6 @@ class SandboxedKernelClient(AsyncKernelClient):
         kernel's start). As there, a kernel that dies or stays silent past
         ``timeout`` raises RuntimeError, and a reply that comes before IOPub
         is connected is asked for again."""
-        from queue import Empty
-
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
             asked = self.kernel_info()
@@ -181,8 +180,6 @@ class SandboxedKernelClient(AsyncKernelClient):
         and those of one it answers after are left for nbclient, which skips
         any message not about its cell), or 0.2 s without any; the last one
         read, None when none came."""
-        from queue import Empty
-
         last = None
         while True:
             try:

@@ -267,6 +267,7 @@ from sqlalchemy import inspect
 import nbgrader.api
 assert inspect(nbgrader.api.SubmittedNotebook).configured, "mappers not set up"
 assert "IPython.paths" in sys.modules
+assert "sqlite3" in sys.modules, "the gradebook's driver not loaded"
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

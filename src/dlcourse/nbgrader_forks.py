@@ -49,6 +49,7 @@ PRELOAD = (
     "IPython.paths",
     "ipykernel.kernelspec",
     "sqlalchemy.dialects.sqlite.pysqlite",
+    "sqlite3",  # the dialect above loads it only at the first engine
     "sqlalchemy.dialects.postgresql.psycopg",
     "psycopg",
 )

@@ -352,6 +352,18 @@ print("frozen" if gc.get_freeze_count() else "not-frozen",
       "collected" if alive() is None else "kept")
 """
 
+# student code: an object in a reference cycle, alive until the kernel ends,
+# whose finalizer writes a file (the kernel's end freezes what is left after
+# one last collection: this one must be collected, not frozen)
+FINALIZED_AT_EXIT = """
+class Keeper:
+    def __del__(self):
+        with open("finalized.txt", "w") as fh:
+            fh.write("finalized at exit")
+keeper = Keeper()
+keeper.me = keeper
+"""
+
 
 def test_the_kernel_program_ends_through_python_s_exit(tmp_path):
     # dlcourse.kernel_app runs the kernel in place of ipykernel_launcher; its
@@ -366,10 +378,12 @@ def test_the_kernel_program_ends_through_python_s_exit(tmp_path):
         nbformat.v4.new_code_cell(UNFLUSHED),
         nbformat.v4.new_code_cell("import sys\nsys.argv"),
         nbformat.v4.new_code_cell(COLLECTED),
+        nbformat.v4.new_code_cell(FINALIZED_AT_EXIT),
     ]
     nb, _ = SandboxedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert "dlcourse/kernel_app.py" in nb.cells[1].outputs[0]["data"]["text/plain"]
     assert (tmp_path / "unflushed.txt").read_text() == "written at exit"
+    assert (tmp_path / "finalized.txt").read_text() == "finalized at exit"
     # the kernel's own objects are frozen; the student's are collected
     assert nb.cells[2].outputs[0]["text"].split() == ["frozen", "enabled", "collected"]
 

@@ -285,3 +285,23 @@ def test_display_and_run_cells_stay_out_of_other_cells_programs(tmp_path):
     assert "train_everything" not in program and "fit_on_everything" not in program
     own = "\n".join(cell.code for cell in program_for("test_final", parsed, None))
     assert "fit_on_everything" in own
+
+
+@pytest.mark.parametrize("terms", [600, 5000])
+def test_definitions_of_deeply_nested_code_are_kept_or_dropped_as_python_runs_it(terms):
+    # a sum of 600 terms compiles (Python runs it in the kernel) but nests
+    # deeper than ast.unparse recurses; one of 5000 does not even parse. The
+    # trusted side must neither raise (a RecursionError in the graders'
+    # process cost the whole grading) nor lose a definition Python keeps.
+    student = (
+        f"def helper(x):\n    return 2 * x\n\nTOTAL = {' + '.join(['1'] * terms)}\nprint(TOTAL)\n"
+    )
+    reference = "def answer(x):\n    return x\n"
+    for code in (definitions_only(student), student_helpers(student, reference)):
+        namespace = {}
+        exec(code, namespace)
+        if terms == 600:
+            assert namespace["TOTAL"] == 600 and namespace["helper"](2) == 4
+            assert "print" not in code
+        else:
+            assert code == ""

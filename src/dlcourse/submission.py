@@ -93,9 +93,8 @@ def definitions_only(code: str) -> str:
     Used for the answer cells of *other* graded cells, so that a student's own
     helpers stay defined without re-running their experiments.
     """
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = _parsed(code)
+    if tree is None:
         return ""
     keep = (
         ast.Import,
@@ -106,8 +105,30 @@ def definitions_only(code: str) -> str:
         ast.Assign,
         ast.AnnAssign,
     )
-    tree.body = [node for node in tree.body if isinstance(node, keep)]
-    return ast.unparse(tree)
+    return _source_of(code, [node for node in tree.body if isinstance(node, keep)])
+
+
+def _parsed(code: str) -> ast.Module | None:
+    """The syntax tree of ``code``; None for code Python cannot compile: a
+    syntax error, or an expression nested so deeply (a sum of some thousands
+    of terms) that the parser runs out of recursion, as Python's own compiler
+    then does in the kernel."""
+    try:
+        return ast.parse(code)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+
+
+def _source_of(code: str, statements: list) -> str:
+    """The top-level ``statements`` of ``code``'s tree as code: rebuilt by
+    ast.unparse (the same text for the same program, whatever its layout),
+    or, where an expression is nested deeper than unparse's recursion allows
+    (a sum of about 500 terms, which Python itself compiles), cut from the
+    source text."""
+    try:
+        return ast.unparse(ast.Module(body=statements, type_ignores=[]))
+    except RecursionError:
+        return "\n".join(ast.get_source_segment(code, node) or "" for node in statements)
 
 
 def _run_at_definition(node) -> list:
@@ -213,10 +234,17 @@ def student_helpers(student_code: str, reference_code: str) -> str:
     the isolated notebook and its cached run)."""
     helpers = definitions_only(student_code)
     try:
-        rebound, imports = _rebound_first(ast.parse(reference_code).body)
-        tree = ast.parse(helpers)
-    except SyntaxError:
+        return _without_rebound(helpers, reference_code)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        # code too deeply nested to walk (see _source_of): every definition
+        # stays, which runs the same
         return helpers
+
+
+def _without_rebound(helpers: str, reference_code: str) -> str:
+    """:func:`student_helpers` of the definitions ``helpers``."""
+    rebound, imports = _rebound_first(ast.parse(reference_code).body)
+    tree = ast.parse(helpers)
     body = tree.body
     bindings = [_binding(node) for node in body]
     runs_code = [i for i, bound in enumerate(bindings) if bound is None]
@@ -237,8 +265,7 @@ def student_helpers(student_code: str, reference_code: str) -> str:
         if not kept_now:
             break
         droppable -= kept_now
-    tree.body = [n for i, n in enumerate(body) if i not in droppable]
-    return ast.unparse(tree)
+    return _source_of(helpers, [n for i, n in enumerate(body) if i not in droppable])
 
 
 def read_notebook_json(path: str | Path) -> dict:

@@ -26,12 +26,13 @@ from dlcourse.sandbox import wire
         np.array([True, False]),
         np.float64(2.5),
         np.zeros((0, 3)),
+        np.arange(4, dtype=">f8"),  # big-endian: arrives as the same numbers
     ],
 )
 def test_round_trip(value):
-    back = wire.decode(json.loads(json.dumps(wire.encode(value))))
+    back = _round_trip(value)
     if isinstance(value, np.ndarray):
-        assert back.dtype == value.dtype and back.shape == value.shape
+        assert back.dtype.name == value.dtype.name and back.shape == value.shape
         np.testing.assert_array_equal(back, value)
     elif isinstance(value, np.generic):
         assert type(back) is type(value) and back == value
@@ -40,7 +41,76 @@ def test_round_trip(value):
 
 
 def test_nan_survives():
-    assert np.isnan(wire.decode(json.loads(json.dumps(wire.encode(float("nan"))))))
+    assert np.isnan(_round_trip(float("nan")))
+
+
+def _read_back(frame: bytes) -> wire.Frame:
+    """``frame`` (header included) read by read_frame, from a pipe fed by a
+    thread (a pipe holds only 64 KiB)."""
+    import threading
+
+    r, w = os.pipe()
+
+    def feed():
+        try:
+            wire.send_frame(w, frame)
+        except OSError:
+            pass  # the reader closed its end
+        finally:
+            os.close(w)
+
+    thread = threading.Thread(target=feed)
+    thread.start()
+    try:
+        return wire.read_frame(r)
+    finally:
+        os.close(r)
+        thread.join()
+
+
+def _round_trip(value):
+    """``value`` sent in a frame as the worker sends it, and decoded."""
+    message = _read_back(wire.pack_frame({"ok": True, "value": wire.encode(value)}))
+    return wire.decode(message["value"], raw=message.raw)
+
+
+def _forged(payload: bytes) -> bytes:
+    import struct
+
+    return struct.pack(">I", len(payload)) + payload
+
+
+def test_arrays_travel_as_raw_bytes_after_the_json():
+    images = np.arange(12, dtype=np.float32).reshape(3, 4)
+    frame = wire.pack_frame({"value": wire.encode([images, images[:, ::2], np.array([7])])})
+    text, tail = frame[4:].split(b"\0", 1)
+    assert json.loads(text)["value"][0] == {"__nd__": "float32", "shape": [3, 4], "at": [0, 48]}
+    assert tail == images.tobytes() + images[:, ::2].tobytes() + np.array([7]).tobytes()
+    message = _read_back(frame)
+    a, b, c = wire.decode(message["value"], raw=message.raw)
+    np.testing.assert_array_equal(b, images[:, ::2])
+    assert a.flags.writeable and c.tolist() == [7]
+
+
+def test_forged_array_places_give_independent_arrays_or_wire_errors():
+    # two arrays on the same bytes: each is its own copy
+    text = b'{"v": [{"__nd__": "uint8", "shape": [2], "at": [0, 2]}, '
+    text += b'{"__nd__": "uint8", "shape": [2], "at": [0, 2]}]}'
+    message = _read_back(_forged(text + b"\0" + b"\x01\x02"))
+    a, b = wire.decode(message["v"], raw=message.raw)
+    a[0] = 9
+    assert b.tolist() == [1, 2]
+    # a bool array's bytes other than 0 and 1 are True, stored as True
+    text = b'{"v": {"__nd__": "bool", "shape": [3], "at": [0, 3]}}'
+    message = _read_back(_forged(text + b"\0" + b"\x00\x02\xff"))
+    flags = wire.decode(message["v"], raw=message.raw)
+    assert flags.tolist() == [False, True, True] and (flags == np.array([0, 1, 1], bool)).all()
+    assert flags.view(np.uint8).tolist() == [0, 1, 1]
+    # an array without its frame's bytes, and a NUL inside the JSON text
+    with pytest.raises(wire.WireError, match="outside the frame"):
+        wire.decode(message["v"])
+    with pytest.raises(wire.WireError, match="not JSON"):
+        _read_back(_forged(b'{"v": \0 1}'))
 
 
 def test_unknown_objects_become_handles_only_on_the_sandbox_side():
@@ -56,22 +126,22 @@ def test_unknown_objects_become_handles_only_on_the_sandbox_side():
 @pytest.mark.parametrize(
     "frame, reason",
     [
-        ({"__nd__": "object", "shape": [1], "b64": ""}, "not allowed"),
-        ({"__nd__": "float64", "shape": [2], "b64": "AAAA"}, "does not match"),
+        ({"__nd__": "object", "shape": [1], "at": [0, 8]}, "not allowed"),
+        ({"__nd__": "float64", "shape": [2], "at": [0, 8]}, "does not match"),
         ({"__pickle__": "gASV"}, "unknown tagged value"),
         ({}, "unexpected"),
     ],
 )
 def test_malformed_or_dangerous_frames_are_rejected(frame, reason):
     with pytest.raises(wire.WireError, match=reason):
-        wire.decode(frame)
+        wire.decode(frame, raw=bytes(8))
 
 
 def test_frames_over_a_pipe_and_deadline():
     r, w = os.pipe()
     wire.write_frame(w, {"ok": True, "value": wire.encode(np.ones(3))})
     message = wire.read_frame(r)
-    np.testing.assert_array_equal(wire.decode(message["value"]), np.ones(3))
+    np.testing.assert_array_equal(wire.decode(message["value"], raw=message.raw), np.ones(3))
     import time
 
     with pytest.raises(wire.ChannelTimeout):
@@ -192,18 +262,13 @@ def test_an_oversized_header_is_refused_without_reading():
     os.close(w)
 
 
-def test_the_largest_array_the_course_sends_fits_and_passes_quickly():
-    # the frame the worker sends for the Fashion-MNIST training set as
-    # float32; the size check reads only brackets, commas and quotes, so the
-    # base64 text can stay zero bytes (untouched pages: no 250 MB to write)
-    size = 60000 * 784 * 4
-    head = b'{"ok": true, "value": {"__nd__": "float32", "shape": [60000, 784], "b64": "'
-    tail = b'"}, "id": 1}'
-    payload = bytearray(len(head) + 4 * size // 3 + len(tail))
-    payload[: len(head)] = head
-    payload[-len(tail) :] = tail
-    assert len(payload) <= wire.MAX_FRAME_BYTES
-    wire.check_size(payload)
+def test_the_largest_array_the_course_sends_fits():
+    # the frame the worker sends for the Fashion-MNIST training set as float32
+    images = np.zeros((60000, 784), dtype=np.float32)
+    frame = wire.pack_frame({"ok": True, "value": wire.encode(images), "id": 1})
+    assert len(frame) - 4 <= wire.MAX_FRAME_BYTES
+    message = _read_back(frame)
+    assert wire.decode(message["value"], raw=message.raw).shape == (60000, 784)
 
 
 def test_strings_do_not_count_towards_the_limits():
@@ -226,12 +291,7 @@ def test_big_arrays_among_many_containers_cross():
     # base64 string and escaped text beside it
     images = np.arange(6000 * 784, dtype=np.float32).reshape(6000, 784)
     value = ([(i, f'"{i}"\n') for i in range(100)], images)
-    r, thread = _send_in_thread(json.dumps({"value": wire.encode(value)}).encode())
-    try:
-        pairs, back = wire.decode(wire.read_frame(r)["value"])
-    finally:
-        os.close(r)
-        thread.join()
+    pairs, back = _round_trip(value)
     assert pairs == value[0]
     np.testing.assert_array_equal(back, images)
 
@@ -239,13 +299,17 @@ def test_big_arrays_among_many_containers_cross():
 @pytest.mark.parametrize(
     "frame, reason",
     [
-        ({"__nd__": "float64", "shape": [-1], "b64": ""}, "not a short list of sizes"),
-        ({"__nd__": "float64", "shape": "12", "b64": ""}, "not a short list of sizes"),
-        ({"__nd__": "float64", "shape": [2**40, 2**40, 0], "b64": ""}, "malformed value"),
-        ({"__nd__": "float64", "shape": [2**62, 4], "b64": ""}, "does not match"),
-        ({"__nd__": ["float64"], "shape": [1], "b64": ""}, "not allowed"),
-        ({"__nd__": "float64", "shape": [1], "b64": 5}, "not a string"),
-        ({"__nd__": "float64", "shape": [1], "b64": "!!!!"}, "malformed value"),
+        ({"__nd__": "float64", "shape": [-1], "at": [0, 0]}, "not a short list of sizes"),
+        ({"__nd__": "float64", "shape": "12", "at": [0, 0]}, "not a short list of sizes"),
+        ({"__nd__": "float64", "shape": [2**40, 2**40, 0], "at": [0, 0]}, "malformed value"),
+        ({"__nd__": "float64", "shape": [2**62, 4], "at": [0, 8]}, "does not match"),
+        ({"__nd__": ["float64"], "shape": [1], "at": [0, 8]}, "not allowed"),
+        ({"__nd__": "float64", "shape": [1], "at": 5}, "not \\[offset, size\\]"),
+        ({"__nd__": "float64", "shape": [1], "at": [True, 8]}, "not \\[offset, size\\]"),
+        ({"__nd__": "float64", "shape": [1], "at": [0, 8, 0]}, "not \\[offset, size\\]"),
+        ({"__nd__": "float64", "shape": [1], "at": [1, 8]}, "outside the frame"),
+        ({"__nd__": "float64", "shape": [1], "at": [-1, 8]}, "outside the frame"),
+        ({"__nd__": "float64", "shape": [1], "at": [0, -8]}, "outside the frame"),
         ({"__nd__": "float64", "shape": [1]}, "malformed value"),
         ({"__scalar__": "int8", "v": 10**30}, "malformed value"),
         ({"__scalar__": "float64", "v": "nan"}, "not a number"),
@@ -257,7 +321,7 @@ def test_big_arrays_among_many_containers_cross():
 )
 def test_decode_raises_only_wire_errors(frame, reason):
     with pytest.raises(wire.WireError, match=reason):
-        wire.decode(frame)
+        wire.decode(frame, raw=bytes(8))
 
 
 def _nest(value, depth):
@@ -295,8 +359,8 @@ def test_values_over_the_limits_are_refused_when_sent(value, reason, monkeypatch
     monkeypatch.setattr(wire, "MAX_ITEMS", 10_000)
     message = {"ok": True, "value": None, "id": 1}
     if reason is None:
-        payload = wire.pack_frame({**message, "value": wire.encode(value)})[4:]
-        assert wire.decode(json.loads(payload, parse_int=wire._parse_int)["value"]) == value
+        back = _read_back(wire.pack_frame({**message, "value": wire.encode(value)}))
+        assert wire.decode(back["value"], raw=back.raw) == value
         return
     with pytest.raises(wire.WireError, match=reason):
         wire.pack_frame({**message, "value": wire.encode(value)})

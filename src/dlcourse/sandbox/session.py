@@ -394,7 +394,7 @@ class Sandbox:
         if "value" not in reply:
             raise self._broken(doing, "an answer without a value")
         try:
-            return self._wrap(wire.decode(reply["value"]))
+            return self._wrap(wire.decode(reply["value"], raw=getattr(reply, "raw", b"")))
         except wire.WireError as exc:
             raise self._broken(doing, f"garbled value: {_text(str(exc))}") from None
 

@@ -6,9 +6,13 @@ dtypes, and lists, tuples and str-keyed dicts of them. Anything else the
 student's side returns becomes an opaque handle (an integer the worker keeps
 a table of), so the grader can call it again but never holds the object.
 
-Frames are a 4-byte big-endian length followed by UTF-8 JSON. Decoding never
-imports or unpickles anything: arrays are rebuilt with ``np.frombuffer`` from
-an allow-listed dtype.
+Frames are a 4-byte big-endian length followed by UTF-8 JSON and, when the
+value holds arrays, a NUL byte and the arrays' bytes one after the other
+(JSON text never holds a NUL byte: ``json.dumps`` escapes it). An array is
+``{"__nd__": dtype, "shape": [...], "at": [offset, size]}`` in the JSON,
+its bytes at ``offset`` in that tail. Decoding never imports or unpickles
+anything: arrays are rebuilt with ``np.frombuffer`` from an allow-listed
+dtype, and copied out of the frame.
 
 The student's code can write anything to the reply pipe, so the grader's
 side treats every frame as hostile: :func:`read_frame` refuses, before
@@ -22,7 +26,6 @@ comes back as an error the student can read instead.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import struct
@@ -48,8 +51,7 @@ ALLOWED_DTYPES = frozenset(
 )
 
 # A frame carries one value. The largest the course needs is the Fashion-MNIST
-# training set as float32: 60000 x 784 x 4 bytes = 188 MB, 251 MB once in
-# base64, which fits.
+# training set as float32: 60000 x 784 x 4 bytes = 188 MB, which fits.
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 # Nesting of values (list in list, tuple in dict, ...), checked by encode and
 # decode.
@@ -101,6 +103,23 @@ class Handle:
         return f"<sandbox {self.type_name} #{self.ident}>"
 
 
+class Frame(dict):
+    """A message read by :func:`read_frame`; ``raw`` holds the frame's array
+    bytes (its tail after the NUL), to be given to :func:`decode`."""
+
+    raw: bytes | memoryview = b""
+
+
+class _Raw:
+    """An array :func:`encode` leaves for :func:`pack_frame` to put in the
+    frame's tail (C-contiguous, an allowed dtype)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+
 class Seed:
     """Asks the sandbox for ``np.random.default_rng(value)`` as an argument."""
 
@@ -111,7 +130,8 @@ class Seed:
 
 
 def encode(obj, make_handle=None):
-    """Turn ``obj`` into JSON-able data; unknown objects go to ``make_handle``.
+    """Turn ``obj`` into data :func:`pack_frame` can send (JSON's values, and
+    arrays it puts in the frame's tail); unknown objects go to ``make_handle``.
 
     ``make_handle(obj) -> Handle`` exists only on the sandbox side; on the
     grader side an unknown object is an error. Raises WireError for values
@@ -152,13 +172,11 @@ def _encode(obj, make_handle, depth: int, budget: list):
     if isinstance(obj, float):
         return obj
     if isinstance(obj, np.ndarray) and obj.dtype.name in ALLOWED_DTYPES:
-        data = np.ascontiguousarray(obj)
-        budget[0] -= 2 + data.ndim
-        return {
-            "__nd__": data.dtype.name,
-            "shape": list(data.shape),
-            "b64": base64.b64encode(data.tobytes()).decode("ascii"),
-        }
+        # in this machine's byte order: the other side reads the bytes so
+        # (a big-endian float64 is also named "float64")
+        data = np.ascontiguousarray(obj, dtype=obj.dtype.newbyteorder("="))
+        budget[0] -= 3 + data.ndim
+        return _Raw(data)
     if isinstance(obj, tuple):
         budget[0] -= 2
         return {"__tuple__": [_encode(x, make_handle, depth + 1, budget) for x in obj]}
@@ -178,29 +196,30 @@ def _encode(obj, make_handle, depth: int, budget: list):
     raise WireError(f"cannot send a value of type {type(obj).__name__}")
 
 
-def decode(data, resolve_handle=None):
+def decode(data, resolve_handle=None, raw=b""):
     """Inverse of :func:`encode`. ``resolve_handle(ident)`` maps handles back
     to objects on the sandbox side; on the grader side handles stay Handles.
+    ``raw``: the array bytes of the frame ``data`` came in (``Frame.raw``).
 
     ``data`` is whatever the other side sent: anything that is not a value
     :func:`encode` could have produced raises WireError (only the exceptions
     of ``resolve_handle`` itself pass through)."""
     try:
-        return _decode(data, resolve_handle, 0)
+        return _decode(data, resolve_handle, memoryview(raw), 0)
     except WireError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
-        # numpy and base64 refusing a shape, a count or a digit: say which
+        # numpy refusing a shape or a count: say which
         raise WireError(f"malformed value ({type(exc).__name__}: {exc})") from None
 
 
-def _decode(data, resolve_handle, depth: int):
+def _decode(data, resolve_handle, raw: memoryview, depth: int):
     if depth > MAX_DEPTH:
         raise WireError("value nested too deeply")
     if data is None or isinstance(data, (bool, int, float, str)):
         return data
     if isinstance(data, list):
-        return [_decode(x, resolve_handle, depth + 1) for x in data]
+        return [_decode(x, resolve_handle, raw, depth + 1) for x in data]
     if not isinstance(data, dict) or len(data) == 0:
         raise WireError(f"unexpected {type(data).__name__} in frame")
     if "__nd__" in data:
@@ -214,18 +233,25 @@ def _decode(data, resolve_handle, depth: int):
             or not all(type(s) is int and s >= 0 for s in shape)
         ):
             raise WireError("array shape is not a short list of sizes")
-        b64 = data["b64"]
-        if not isinstance(b64, str):
-            raise WireError("array data is not a string")
-        raw = base64.b64decode(b64, validate=True)
+        at = data["at"]
+        if not (isinstance(at, list) and len(at) == 2 and all(type(n) is int for n in at)):
+            raise WireError("array place is not [offset, size]")
+        offset, size = at
+        if offset < 0 or size < 0 or offset + size > len(raw):
+            raise WireError("array data lies outside the frame")
         # Python ints: a product of sizes cannot overflow, so a forged
         # [2**40, 2**40, 0] is not mistaken for a small array
         count = 1
-        for size in shape:
-            count *= size
-        if len(raw) != count * np.dtype(dtype).itemsize:
+        for length in shape:
+            count *= length
+        if size != count * np.dtype(dtype).itemsize:
             raise WireError("array data does not match its shape")
-        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+        chunk = raw[offset : offset + size]
+        if dtype == "bool":
+            # any byte but 0 is True, stored as 1 (numpy keeps other bytes,
+            # which compare unequal to True)
+            return (np.frombuffer(chunk, dtype=np.uint8) != 0).reshape(shape)
+        return np.frombuffer(chunk, dtype=dtype).reshape(shape).copy()
     if "__scalar__" in data:
         dtype = data["__scalar__"]
         if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
@@ -238,12 +264,12 @@ def _decode(data, resolve_handle, depth: int):
         items = data["__tuple__"]
         if not isinstance(items, list):
             raise WireError("tuple items are not a list")
-        return tuple(_decode(x, resolve_handle, depth + 1) for x in items)
+        return tuple(_decode(x, resolve_handle, raw, depth + 1) for x in items)
     if "__dict__" in data:
         items = data["__dict__"]
         if not isinstance(items, dict):
             raise WireError("dict items are not an object")
-        return {k: _decode(v, resolve_handle, depth + 1) for k, v in items.items()}
+        return {k: _decode(v, resolve_handle, raw, depth + 1) for k, v in items.items()}
     if "__handle__" in data:
         ident, type_name = data["__handle__"], data.get("type", "object")
         if type(ident) is not int or not isinstance(type_name, str):
@@ -344,16 +370,34 @@ def _parse_int(text: str) -> int:
 
 
 def pack_frame(message: dict) -> bytes:
-    """The bytes of one frame carrying ``message``; WireError if the other
-    side would refuse it (see :func:`read_frame`)."""
-    payload = json.dumps(message, allow_nan=True).encode("utf-8")
-    if len(payload) > MAX_FRAME_BYTES:
+    """The bytes of one frame carrying ``message`` (values from
+    :func:`encode`); WireError if the other side would refuse it (see
+    :func:`read_frame`)."""
+    chunks: list = []
+    tail = [0]
+
+    def place(obj):
+        if not isinstance(obj, _Raw):
+            raise TypeError(f"cannot send a value of type {type(obj).__name__}")
+        array = obj.array
+        chunks.append(array)
+        at = [tail[0], array.nbytes]
+        tail[0] += array.nbytes
+        return {"__nd__": array.dtype.name, "shape": list(array.shape), "at": at}
+
+    text = json.dumps(message, allow_nan=True, default=place).encode("utf-8")
+    size = len(text) + (1 + tail[0] if chunks else 0)
+    if size > MAX_FRAME_BYTES:
         raise WireError(
-            f"value too large to send ({len(payload) // 2**20} MiB; the limit is "
+            f"value too large to send ({size // 2**20} MiB; the limit is "
             f"{MAX_FRAME_BYTES // 2**20} MiB)"
         )
-    check_size(payload)
-    return struct.pack(">I", len(payload)) + payload
+    check_size(text)
+    if not chunks:
+        return struct.pack(">I", size) + text
+    # each array's bytes in place, without a copy before the join
+    parts = (a.reshape(-1).view(np.uint8) for a in chunks)
+    return b"".join([struct.pack(">I", size), text, b"\0", *parts])
 
 
 def send_frame(fd: int, frame: bytes) -> None:
@@ -399,7 +443,7 @@ def read_exact(fd: int, size: int, deadline: float | None = None) -> bytes:
     return bytes(buffer)
 
 
-def read_frame(fd: int, deadline: float | None = None) -> dict:
+def read_frame(fd: int, deadline: float | None = None) -> Frame:
     """Receive one message; raise WireError on anything malformed or over the
     limits and ChannelTimeout when ``deadline`` (a ``time.monotonic()``
     value) passes."""
@@ -409,6 +453,17 @@ def read_frame(fd: int, deadline: float | None = None) -> dict:
     # read in place: joining chunks would hold the frame twice
     payload = bytearray(size)
     _read_into(fd, payload, deadline)
+    # JSON text and arrays' bytes apart, copying the smaller of the two
+    # only: at most 1.5 times the frame, whatever a forged one holds
+    end = payload.find(b"\0")
+    raw: bytes | memoryview = b""
+    if 0 <= end <= size // 2:
+        raw = memoryview(payload)[end + 1 :]
+        payload = bytes(memoryview(payload)[:end])
+    elif end >= 0:
+        with memoryview(payload) as view:
+            raw = bytes(view[end + 1 :])
+        del payload[end:]
     check_size(payload)
     try:
         text = payload.decode("utf-8")
@@ -425,7 +480,9 @@ def read_frame(fd: int, deadline: float | None = None) -> dict:
         raise WireError(f"frame is not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise WireError("frame is not an object")
-    return message
+    frame = Frame(message)
+    frame.raw = raw
+    return frame
 
 
 # Terminal escape sequences: CSI (colours, ``\x1b[1m``), OSC (titles, links,

@@ -27,6 +27,8 @@ from dlcourse.sandbox import wire
         np.float64(2.5),
         np.zeros((0, 3)),
         np.arange(4, dtype=">f8"),  # big-endian: arrives as the same numbers
+        np.array(3.5),  # 0-d stays 0-d
+        np.asfortranarray(np.arange(6.0).reshape(2, 3)),
     ],
 )
 def test_round_trip(value):
@@ -93,13 +95,19 @@ def test_arrays_travel_as_raw_bytes_after_the_json():
 
 
 def test_forged_array_places_give_independent_arrays_or_wire_errors():
-    # two arrays on the same bytes: each is its own copy
+    # arrays on the same bytes: each is its own copy, and together they copy
+    # no more than the frame holds (a hundred arrays on one 2 MiB tail made
+    # the grader build 200 MiB)
     text = b'{"v": [{"__nd__": "uint8", "shape": [2], "at": [0, 2]}, '
-    text += b'{"__nd__": "uint8", "shape": [2], "at": [0, 2]}]}'
-    message = _read_back(_forged(text + b"\0" + b"\x01\x02"))
+    text += b'{"__nd__": "uint8", "shape": [2], "at": [1, 2]}]}'
+    message = _read_back(_forged(text + b"\0" + b"\x01\x02\x03\x04"))
     a, b = wire.decode(message["v"], raw=message.raw)
-    a[0] = 9
-    assert b.tolist() == [1, 2]
+    a[1] = 9
+    assert b.tolist() == [2, 3]
+    again = b'{"v": [' + b", ".join([b'{"__nd__": "uint8", "shape": [4], "at": [0, 4]}'] * 2)
+    message = _read_back(_forged(again + b"]}\0" + b"\x01\x02\x03\x04"))
+    with pytest.raises(wire.WireError, match="more bytes than the frame holds"):
+        wire.decode(message["v"], raw=message.raw)
     # a bool array's bytes other than 0 and 1 are True, stored as True
     text = b'{"v": {"__nd__": "bool", "shape": [3], "at": [0, 3]}}'
     message = _read_back(_forged(text + b"\0" + b"\x00\x02\xff"))
@@ -218,7 +226,7 @@ def test_a_frame_that_would_expand_is_refused_before_json_reads_it(monkeypatch, 
         (b'{"v": [' + b"{}," * 1_000_000 + b"{}]}", "more than 1000000 values"),
         (b'{"v": ' + b"9" * 1_000_000 + b"}", "integer of 1000000 digits"),
         (b'{"v": [' + b",".join([b"9" * 4000] * 100) + b"]}", "integer of 4000 digits"),
-        (b'{"v": "\xff"}', "not UTF-8"),
+        (b'{"v": "\xff"}', "not ASCII JSON"),
         (b'{"v": "unterminated [[[[' + b"," * 2_000_000 + b"}", "unterminated string"),
         (b'["a" "b" "c" "d"' + b"[" * 100, "strings without separators"),
         (b"[]" * 80 + b"]", "unbalanced brackets"),
@@ -375,3 +383,22 @@ def test_pending_bytes():
     assert wire.pending_bytes(r) == 3
     os.close(r)
     os.close(w)
+
+
+def test_frame_text_is_bounded_and_ascii(monkeypatch):
+    # what json.loads builds grows with the text, not with the arrays' bytes
+    monkeypatch.setattr(wire, "MAX_TEXT_BYTES", 1000)
+    with pytest.raises(wire.WireError, match="numbers and text outside arrays"):
+        wire.pack_frame({"value": wire.encode(list(range(1000)))})
+    images = np.zeros((100, 100))
+    message = _read_back(wire.pack_frame({"value": wire.encode(images)}))
+    assert wire.decode(message["value"], raw=message.raw).shape == (100, 100)
+    long_text = b'{"v": "' + b"a" * 2000 + b'"}'
+    for tail in (b"", b"\0" + bytes(10), b"\0" + bytes(5000)):
+        with pytest.raises(wire.WireError, match="bytes of text"):
+            _read_back(_forged(long_text + tail))
+    # honest frames are ASCII (json.dumps escapes the rest), even for text
+    # outside the BMP, which a student's message may hold
+    assert _round_trip("émoji \U0001f600") == "émoji \U0001f600"
+    with pytest.raises(wire.WireError, match="not ASCII JSON"):
+        _read_back(_forged('{"v": "\U0001f600"}'.encode()))

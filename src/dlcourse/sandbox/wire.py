@@ -53,6 +53,12 @@ ALLOWED_DTYPES = frozenset(
 # A frame carries one value. The largest the course needs is the Fashion-MNIST
 # training set as float32: 60000 x 784 x 4 bytes = 188 MB, which fits.
 MAX_FRAME_BYTES = 256 * 1024 * 1024
+# Of which JSON text (arrays travel as bytes after it). Its strings are what
+# json.loads can make grow: ASCII text (json.dumps escapes everything else)
+# with one escaped character outside the BMP becomes a string of 4 bytes a
+# character, so 64 MiB of text builds at most 256 MiB. The largest honest
+# text is a list of a million numbers: about 20 MiB.
+MAX_TEXT_BYTES = 64 * 1024 * 1024
 # Nesting of values (list in list, tuple in dict, ...), checked by encode and
 # decode.
 MAX_DEPTH = 32
@@ -174,7 +180,7 @@ def _encode(obj, make_handle, depth: int, budget: list):
     if isinstance(obj, np.ndarray) and obj.dtype.name in ALLOWED_DTYPES:
         # in this machine's byte order: the other side reads the bytes so
         # (a big-endian float64 is also named "float64")
-        data = np.ascontiguousarray(obj, dtype=obj.dtype.newbyteorder("="))
+        data = np.asarray(obj, dtype=obj.dtype.newbyteorder("="), order="C")
         budget[0] -= 3 + data.ndim
         return _Raw(data)
     if isinstance(obj, tuple):
@@ -205,21 +211,25 @@ def decode(data, resolve_handle=None, raw=b""):
     :func:`encode` could have produced raises WireError (only the exceptions
     of ``resolve_handle`` itself pass through)."""
     try:
-        return _decode(data, resolve_handle, memoryview(raw), 0)
+        # the bytes its arrays may still copy: each byte of the frame once
+        # (a forged frame naming the same bytes for many arrays is refused)
+        return _decode(data, resolve_handle, memoryview(raw), [len(raw)], 0)
     except WireError:
         raise
+    except MemoryError:
+        raise WireError("value too large to rebuild") from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         # numpy refusing a shape or a count: say which
         raise WireError(f"malformed value ({type(exc).__name__}: {exc})") from None
 
 
-def _decode(data, resolve_handle, raw: memoryview, depth: int):
+def _decode(data, resolve_handle, raw: memoryview, left: list, depth: int):
     if depth > MAX_DEPTH:
         raise WireError("value nested too deeply")
     if data is None or isinstance(data, (bool, int, float, str)):
         return data
     if isinstance(data, list):
-        return [_decode(x, resolve_handle, raw, depth + 1) for x in data]
+        return [_decode(x, resolve_handle, raw, left, depth + 1) for x in data]
     if not isinstance(data, dict) or len(data) == 0:
         raise WireError(f"unexpected {type(data).__name__} in frame")
     if "__nd__" in data:
@@ -246,6 +256,9 @@ def _decode(data, resolve_handle, raw: memoryview, depth: int):
             count *= length
         if size != count * np.dtype(dtype).itemsize:
             raise WireError("array data does not match its shape")
+        left[0] -= size
+        if left[0] < 0:
+            raise WireError("arrays use more bytes than the frame holds")
         chunk = raw[offset : offset + size]
         if dtype == "bool":
             # any byte but 0 is True, stored as 1 (numpy keeps other bytes,
@@ -264,12 +277,12 @@ def _decode(data, resolve_handle, raw: memoryview, depth: int):
         items = data["__tuple__"]
         if not isinstance(items, list):
             raise WireError("tuple items are not a list")
-        return tuple(_decode(x, resolve_handle, raw, depth + 1) for x in items)
+        return tuple(_decode(x, resolve_handle, raw, left, depth + 1) for x in items)
     if "__dict__" in data:
         items = data["__dict__"]
         if not isinstance(items, dict):
             raise WireError("dict items are not an object")
-        return {k: _decode(v, resolve_handle, raw, depth + 1) for k, v in items.items()}
+        return {k: _decode(v, resolve_handle, raw, left, depth + 1) for k, v in items.items()}
     if "__handle__" in data:
         ident, type_name = data["__handle__"], data.get("type", "object")
         if type(ident) is not int or not isinstance(type_name, str):
@@ -392,6 +405,11 @@ def pack_frame(message: dict) -> bytes:
             f"value too large to send ({size // 2**20} MiB; the limit is "
             f"{MAX_FRAME_BYTES // 2**20} MiB)"
         )
+    if len(text) > MAX_TEXT_BYTES:
+        raise WireError(
+            f"value too large to send ({len(text) // 2**20} MiB of numbers and text outside "
+            f"arrays; the limit is {MAX_TEXT_BYTES // 2**20} MiB): return a numpy array instead"
+        )
     check_size(text)
     if not chunks:
         return struct.pack(">I", size) + text
@@ -461,14 +479,18 @@ def read_frame(fd: int, deadline: float | None = None) -> Frame:
         raw = memoryview(payload)[end + 1 :]
         payload = bytes(memoryview(payload)[:end])
     elif end >= 0:
+        if end > MAX_TEXT_BYTES:
+            raise WireError(f"frame holds more than {MAX_TEXT_BYTES} bytes of text")
         with memoryview(payload) as view:
             raw = bytes(view[end + 1 :])
         del payload[end:]
+    if len(payload) > MAX_TEXT_BYTES:
+        raise WireError(f"frame holds more than {MAX_TEXT_BYTES} bytes of text")
+    # json.dumps writes ASCII only: other bytes could only widen the text
+    if not payload.isascii():
+        raise WireError("frame is not ASCII JSON")
     check_size(payload)
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise WireError(f"frame is not UTF-8: {exc}") from None
+    text = payload.decode("ascii")
     del payload
     try:
         message = json.loads(text, parse_int=_parse_int)

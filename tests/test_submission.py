@@ -294,7 +294,10 @@ def test_definitions_of_deeply_nested_code_are_kept_or_dropped_as_python_runs_it
     # trusted side must neither raise (a RecursionError in the graders'
     # process cost the whole grading) nor lose a definition Python keeps.
     student = (
-        f"def helper(x):\n    return 2 * x\n\nTOTAL = {' + '.join(['1'] * terms)}\nprint(TOTAL)\n"
+        "import functools\n\n\n@functools.lru_cache\n"
+        "def helper(x):\n    return 2 * x\n\n"
+        f"TOTAL = {' + '.join(['1'] * terms)}\n"
+        "print(TOTAL)\n"
     )
     reference = "def answer(x):\n    return x\n"
     for code in (definitions_only(student), student_helpers(student, reference)):
@@ -303,5 +306,20 @@ def test_definitions_of_deeply_nested_code_are_kept_or_dropped_as_python_runs_it
         if terms == 600:
             assert namespace["TOTAL"] == 600 and namespace["helper"](2) == 4
             assert "print" not in code
+            # its decorator too
+            assert namespace["helper"].cache_info().currsize == 1
         else:
             assert code == ""
+
+
+def test_whether_deep_code_parses_does_not_depend_on_the_caller_s_stack():
+    # the parser's room depends on the frames below it: the answer (cached)
+    # must be the same asked from deep in the graders' stack or near its top
+    def nested(depth, code):
+        return nested(depth - 1, code) if depth else definitions_only(code)
+
+    for terms in (2500, 2900, 3300):
+        code = f"TOTAL = {' + '.join(['1'] * terms)}\n"
+        deep = nested(400, code)
+        definitions_only.cache_clear()
+        assert nested(5, code) == deep, terms

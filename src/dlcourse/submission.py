@@ -112,11 +112,24 @@ def _parsed(code: str) -> ast.Module | None:
     """The syntax tree of ``code``; None for code Python cannot compile: a
     syntax error, or an expression nested so deeply (a sum of some thousands
     of terms) that the parser runs out of recursion, as Python's own compiler
-    then does in the kernel."""
-    try:
-        return ast.parse(code)
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        return None
+    then does in the kernel. Parsed in a thread of its own: how deep the
+    parser may go depends on how many frames the caller already uses, and
+    the answer must not depend on where in the graders it is asked first
+    (it is cached)."""
+    import threading
+
+    found: list = [None]
+
+    def parse() -> None:
+        try:
+            found[0] = ast.parse(code)
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            pass
+
+    thread = threading.Thread(target=parse, name="dlcourse-parse")
+    thread.start()
+    thread.join()
+    return found[0]
 
 
 def _source_of(code: str, statements: list) -> str:
@@ -128,7 +141,26 @@ def _source_of(code: str, statements: list) -> str:
     try:
         return ast.unparse(ast.Module(body=statements, type_ignores=[]))
     except RecursionError:
-        return "\n".join(ast.get_source_segment(code, node) or "" for node in statements)
+        return "\n".join(_segment(code, node) for node in statements)
+
+
+class _Span:
+    """Where a statement's text lies, as ast.get_source_segment reads it."""
+
+    def __init__(self, lineno: int, col_offset: int, end_lineno: int, end_col_offset: int):
+        self.lineno, self.col_offset = lineno, col_offset
+        self.end_lineno, self.end_col_offset = end_lineno, end_col_offset
+
+
+def _segment(code: str, node: ast.stmt) -> str:
+    """The text of the top-level statement ``node`` in ``code``, decorators
+    included (a def's or class's position starts at its keyword: its
+    decorators, each on a line of its own, come before)."""
+    decorators = getattr(node, "decorator_list", None)
+    if decorators:
+        first = min(d.lineno for d in decorators)
+        node = _Span(first, 0, node.end_lineno, node.end_col_offset)
+    return ast.get_source_segment(code, node) or ""
 
 
 def _run_at_definition(node) -> list:

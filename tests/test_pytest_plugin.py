@@ -219,3 +219,32 @@ def test_seeds_must_be_distinct_integers(course):
     for bad in ("1,x", "3,3"):
         result = course.runpytest_subprocess("graders/toy", "--grading-seeds", bad)
         assert result.ret == 4, bad
+
+
+REFERENCE_GRADER = """
+import pytest
+
+
+@pytest.mark.graded("test_half")
+def test_expected_values_come_from_the_reference(student, reference_code):
+    # the answer cell of half also redefined double, an earlier cell's
+    assert student.double(1.0) == -1.0
+    assert reference_code.double(1.0) == 2.0
+    assert reference_code.half(4.0) == 2.0 and student.half(4.0) == 2.0
+    assert reference_code.sandbox is not student.sandbox
+"""
+
+
+def test_reference_code_runs_no_code_of_the_submission(course):
+    # a grader computing expected values with the notebook's own functions
+    # must not use ones the submission replaced (05's online cell could
+    # redefine train and so choose the accuracies it was compared with)
+    (course.path / "graders" / "toy" / "test_reference.py").write_text(REFERENCE_GRADER)
+    student = course.path / "student.ipynb"
+    replaces = "return x / 2\n\n\ndef double(x):\n    return -1.0"
+    nbformat.write(_notebook("return 2 * x", replaces), str(student))
+    result = course.runpytest_subprocess(
+        "graders/toy/test_reference.py", "--submission", str(student),
+        "-p", "no:cacheprovider", "--import-mode=importlib",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)

@@ -20,10 +20,11 @@ TEST = 1000  # test images the runs are evaluated on
 # reproducible exactly.
 
 
-def _inputs(student, fashion):
+def _inputs(code, fashion):
+    """The runs' data as tensors in the sandbox of ``code``."""
     X, y = fashion["X_train"][:N], fashion["y_train"][:N]
     Xt, yt = fashion["X_test"][:TEST], fashion["y_test"][:TEST]
-    return [student.torch.from_numpy(a) for a in (X, y, Xt, yt)]
+    return [code.torch.from_numpy(a) for a in (X, y, Xt, yt)]
 
 
 @pytest.fixture
@@ -70,21 +71,24 @@ def test_updates_and_times(comparison):
 
 
 @pytest.fixture
-def expected_accuracies(student, fashion, once_per_grading):
+def expected_accuracies(reference_code, fashion, once_per_grading):
     """The grader's own two runs: one epoch each from the prescribed initial
-    weights, with the reference build_model and train of this sandbox."""
+    weights, with the reference build_model and train, in a sandbox where no
+    code of the submission runs (the answer cell could redefine train in
+    its own sandbox, and so decide what is expected of it)."""
+    ref = reference_code
 
     def runs():
         accuracies = {}
         for name, size in (("online", 1), ("minibatch", BATCH)):
-            student.torch.manual_seed(SEED)
-            model = student.build_model()
-            history = student.train(model, *_inputs(student, fashion), 1, size, student.LR, SEED)
+            ref.torch.manual_seed(SEED)
+            model = ref.build_model()
+            history = ref.train(model, *_inputs(ref, fashion), 1, size, ref.LR, SEED)
             accuracies[name] = float(history["test_accuracy"][-1])
             if name == "online":
                 # what a minibatch run on the same model object reaches: it
                 # starts where the online run ended (a few ms)
-                again = student.train(model, *_inputs(student, fashion), 1, BATCH, student.LR, SEED)
+                again = ref.train(model, *_inputs(ref, fashion), 1, BATCH, ref.LR, SEED)
                 accuracies["minibatch after online"] = float(again["test_accuracy"][-1])
         return accuracies
 

@@ -302,18 +302,28 @@ class GradingSession:
 
         return paths_to_hide(root)
 
-    def sandbox_for(self, root: Path, assignment: str, grade_id: str, limits: dict | None = None):
+    def sandbox_for(
+        self,
+        root: Path,
+        assignment: str,
+        grade_id: str,
+        limits: dict | None = None,
+        reference_only: bool = False,
+    ):
+        """The sandbox of ``grade_id``: the notebook's code up to that cell,
+        the submission's in its answer cells; with ``reference_only``, the
+        reference solution's alone (no code of the submission runs in it)."""
         from dlcourse.program import program_for
         from dlcourse.sandbox import Sandbox, StudentError
 
-        key = (assignment, grade_id)
+        key = (assignment, grade_id, "reference") if reference_only else (assignment, grade_id)
         box = self.boxes.get(key)
         if box is not None and box.alive:
             return box
         if key in self.failures:
             raise StudentError(self.failures[key], "exception")
         reference = self.reference(root, assignment)
-        student = self.student()
+        student = None if reference_only else self.student()
         if grade_id not in reference.graded:
             raise pytest.UsageError(f"graded cell '{grade_id}' is not in the {assignment} notebook")
         limits = dict(limits or {})
@@ -331,6 +341,9 @@ class GradingSession:
             )
         except StudentError as exc:
             box.close()
+            if reference_only:
+                # the course's own code: a grader error, for the instructor
+                raise RuntimeError(f"the reference solution could not be run: {exc}") from None
             self.failures[key] = f"your code could not be run: {exc}"
             raise StudentError(self.failures[key], exc.kind) from None
         self.boxes[key] = box
@@ -412,6 +425,26 @@ def student(request, sandbox_limits) -> StudentCode:
     session = request.config._dlcourse
     grade_id = marker.args[0]
     box = session.sandbox_for(root, assignment, grade_id, sandbox_limits)
+    answers = session.reference(root, assignment).graded[grade_id].answers
+    return StudentCode(box, answers)
+
+
+@pytest.fixture
+def reference_code(request, sandbox_limits) -> StudentCode:
+    """The reference solution's functions and classes for the test's graded
+    cell, in a sandbox of their own where no code of the submission runs:
+    for expected values a grader computes with the notebook's own code. (In
+    the ``student`` sandbox the student's answer cell runs after the earlier
+    cells' reference code and can replace any of it.)"""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        raise pytest.UsageError(
+            f"{request.node.nodeid} uses `reference_code` without @pytest.mark.{MARKER}"
+        )
+    root, assignment = _course_of(request)
+    session = request.config._dlcourse
+    grade_id = marker.args[0]
+    box = session.sandbox_for(root, assignment, grade_id, sandbox_limits, reference_only=True)
     answers = session.reference(root, assignment).graded[grade_id].answers
     return StudentCode(box, answers)
 

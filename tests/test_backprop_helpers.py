@@ -1,7 +1,9 @@
-"""03_backprop's torch_in_use(), the helper its graders call in the sandbox:
-it names every way the notebook reaches torch, and leaves the plotting
-library the setup cell imports unloaded (the sandbox loads it on first use,
-about 0.5 s)."""
+"""03_backprop's ban on torch in the sandbox: torch_in_use(), the helper its
+graders call there, names every way the notebook reaches torch and leaves
+the plotting library the setup cell imports unloaded (the sandbox loads it
+on first use, about 0.5 s); torch's files are hidden from 03's sandboxes."""
+
+from pathlib import Path
 
 from course import source_notebook
 
@@ -33,3 +35,20 @@ def test_torch_in_use_finds_torch_and_leaves_pyplot_unloaded():
             ]
         )
         assert box.get("torch_in_use")() == ["Linear", "r", "sys.modules['torch']", "th"]
+
+
+def test_hidden_modules_cannot_be_imported():
+    # what 03's graders hide (sandbox_limits' hidden_modules): torch's files,
+    # wherever installed, so that undoing the notebook's block
+    # (sys.modules["torch"] = None) gains nothing
+    from dlcourse.sandbox.hiding import module_paths
+
+    paths = module_paths(["torch"])
+    assert paths and all(Path(p).name.startswith("torch") for p in paths)
+    code = "import sys\nsys.modules.pop('torch', None)\nimport torch\nusable = hasattr(torch, 'tensor')"
+    usable = []
+    for hidden in ([], paths):
+        with Sandbox(call_timeout=60, hidden_paths=hidden) as box:
+            box.run([Cell("answer", code)])
+            usable.append(box.get("usable"))
+    assert usable == [True, False]

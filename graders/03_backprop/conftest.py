@@ -11,6 +11,14 @@ torch.set_default_dtype(torch.float64)
 
 
 @pytest.fixture
+def sandbox_limits():
+    # torch's files are out of the sandbox's sight: the notebook's own block
+    # (sys.modules["torch"] = None) is undone by one line, and a check of the
+    # notebook's names by one more (a reference kept out of them)
+    return {"hidden_modules": ["torch"]}
+
+
+@pytest.fixture
 def expect_manual(student):
     """expect_manual() fails when the student's notebook reaches torch."""
 

@@ -326,13 +326,16 @@ class GradingSession:
         student = None if reference_only else self.student()
         if grade_id not in reference.graded:
             raise pytest.UsageError(f"graded cell '{grade_id}' is not in the {assignment} notebook")
+        from dlcourse.sandbox.hiding import module_paths
+
         limits = dict(limits or {})
         call_timeout = float(limits.pop("call_timeout", 20.0))
+        hidden_modules = tuple(limits.pop("hidden_modules", ()))
         box = Sandbox(
-            hidden_paths=self.hidden_paths(root),
+            hidden_paths=self.hidden_paths(root) + module_paths(hidden_modules),
             limits=limits,
             call_timeout=call_timeout,
-            zygote=self.zygote(reference),
+            zygote=self.zygote(reference, hidden_modules),
         )
         try:
             box.run(
@@ -349,17 +352,23 @@ class GradingSession:
         self.boxes[key] = box
         return box
 
-    def zygote(self, reference):
+    def zygote(self, reference, hidden_modules=()):
         """This grading's sandbox zygote (:mod:`dlcourse.sandbox.zygote`),
         started on first use with the slow imports of the notebook preloaded;
         None when ``DLCOURSE_SANDBOX_ZYGOTE=0``: every sandbox then starts
-        anew."""
+        anew. None too when it preloaded one of ``hidden_modules``, which a
+        sandbox forked from it would hold in memory however well its files
+        are hidden."""
+        from dlcourse.sandbox.zygote import PRELOADABLE, imported_modules
+
         if os.environ.get("DLCOURSE_SANDBOX_ZYGOTE", "1") == "0":
+            return None
+        if PRELOADABLE & imported_modules(reference) & set(hidden_modules):
             return None
         if self._zygote is None or not self._zygote.alive:
             from dlcourse.graders_zygote import take_early_zygote
             from dlcourse.sandbox.session import worker_environment
-            from dlcourse.sandbox.zygote import Zygote, imported_modules
+            from dlcourse.sandbox.zygote import Zygote
 
             env, preload = worker_environment(), imported_modules(reference)
             # the one this process's spare started while nbgrader ran the
@@ -408,8 +417,10 @@ def sandbox_limits() -> dict:
     """Limits of the sandboxes that run student code; override this fixture in
     an assignment's conftest.py to change them. Keys: cpu_seconds,
     memory_bytes, processes, file_bytes, open_files (see
-    dlcourse.sandbox.confine.DEFAULT_LIMITS) and call_timeout (wall-clock
-    seconds for one call)."""
+    dlcourse.sandbox.confine.DEFAULT_LIMITS), call_timeout (wall-clock
+    seconds for one call) and hidden_modules (top-level modules whose files
+    the sandbox cannot see, so that no code in it can import them: torch
+    where an assignment forbids it)."""
     return {}
 
 

@@ -79,3 +79,18 @@ def paths_to_hide(root: str | os.PathLike, extra=(), keep=()) -> list[str]:
         elif folder.is_dir() and folder in root.parents:
             visit_siblings(folder, root)
     return hidden + [str(Path(p).resolve()) for p in extra]
+
+
+def module_paths(names, search=None) -> list[str]:
+    """Every file and folder on ``search`` (default ``sys.path``) that Python
+    could import one of the top-level modules ``names`` from: a package
+    folder, a ``.py`` file or an extension module, wherever the module is
+    installed (a second copy in another site-packages included). Found
+    without importing anything."""
+    found = []
+    for entry in sys.path if search is None else search:
+        folder = Path(entry or ".")
+        for name in names:
+            candidates = [folder / name, folder / f"{name}.py", *folder.glob(f"{name}.*.so")]
+            found += [str(c) for c in candidates if c.exists()]
+    return found

@@ -15,10 +15,31 @@ def _softmax(logits):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _check(student, rng, scale, what):
+SIZES = [784, 256, 128, 64, 10]
+
+
+def _network(student, rng, network_from):
+    """The prescribed network with weights drawn here: built in the sandbox
+    from torch's own layers (build_model belongs to another cell, which this
+    cell's code could replace in its sandbox), and the same network here."""
+    nn = student.torch.nn
+    layers, state = [], {}
+    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
+        weight = (rng.normal(size=(b, a)) / np.sqrt(a)).astype(np.float32)
+        bias = (0.1 * rng.normal(size=b)).astype(np.float32)
+        layer = nn.Linear(a, b)
+        layer.weight = nn.Parameter(student.torch.from_numpy(weight))
+        layer.bias = nn.Parameter(student.torch.from_numpy(bias))
+        layers += [layer, nn.ReLU()] if i < len(SIZES) - 2 else [layer]
+        state[f"{i}.weight"], state[f"{i}.bias"] = weight, bias
+    return nn.Sequential(*layers), network_from(state, "the grader's network")
+
+
+def _check(student, rng, network_from, scale, what):
     __tracebackhide__ = True
-    student.torch.manual_seed(int(rng.integers(2**31)))
-    model = student.build_model()
+    import torch
+
+    model, own = _network(student, rng, network_from)
     X = (scale * rng.normal(size=(20, 784))).astype(np.float32)
     # any array np.asarray accepts (a numpy array, a tensor, nested lists): the
     # course-wide rule for returned arrays
@@ -50,7 +71,20 @@ def _check(student, rng, scale, what):
         f"the rows of predict_proba for {what} sum to {sums.min():.4f}-{sums.max():.4f}; "
         "probabilities over the 10 classes sum to one (softmax over dim=1)",
     )
-    expected = _softmax(np.asarray(student.model_outputs(model, X), dtype=np.float64))
+    # the logits as the sandbox computes them (the softmax of large logits
+    # needs them to the last bit), once they agree with the grader's own: code
+    # that changed torch's layers in the sandbox changed what predict_proba saw
+    logits = np.asarray(student.model_outputs(model, X), dtype=np.float64)
+    with torch.no_grad():
+        truth = own(torch.from_numpy(X)).double().numpy()
+    if logits.shape != truth.shape or not np.allclose(
+        logits, truth, rtol=1e-4, atol=1e-4 * float(np.abs(truth).max())
+    ):
+        fail(
+            f"the network's logits for {what} come out different in your notebook than here: "
+            "does your code change torch (its layers or functions)?"
+        )
+    expected = _softmax(logits)
     error = float(np.abs(p - expected).max())
     expect_true(
         error < 1e-5,
@@ -59,11 +93,11 @@ def _check(student, rng, scale, what):
     )
 
 
-def test_probabilities_of_the_model(student, rng):
+def test_probabilities_of_the_model(student, rng, network_from):
     """Non-negative, rows sum to one, the softmax of the model's logits."""
-    _check(student, rng, 1.0, "20 images")
+    _check(student, rng, network_from, 1.0, "20 images")
 
 
-def test_large_logits(student, rng):
+def test_large_logits(student, rng, network_from):
     """Finite and correct when the logits are in the thousands."""
-    _check(student, rng, 1e4, "inputs that give logits in the thousands")
+    _check(student, rng, network_from, 1e4, "inputs that give logits in the thousands")

@@ -98,6 +98,45 @@ def prescribed_network(state: dict, what: str) -> nn.Sequential:
     return net.eval()
 
 
+def network_in_sandbox(code, tensors: list[np.ndarray]):
+    """The prescribed network, built in the sandbox of ``code`` (``student``
+    or ``reference_code``) from torch's own layers, holding ``tensors``
+    (float32 arrays in PRESCRIBED's order): a model for the student's
+    functions that the answer cell under test did not build (build_model is
+    another cell's, which that cell's code could replace in its sandbox)."""
+    torch_ = code.torch
+    layers = []
+    for i in range(0, len(PRESCRIBED), 2):
+        (_, (out, inp)), (_, _) = PRESCRIBED[i], PRESCRIBED[i + 1]
+        layer = torch_.nn.Linear(inp, out)
+        layer.weight = torch_.nn.Parameter(torch_.from_numpy(np.ascontiguousarray(tensors[i])))
+        layer.bias = torch_.nn.Parameter(torch_.from_numpy(np.ascontiguousarray(tensors[i + 1])))
+        layers += [layer, torch_.nn.ReLU()] if i + 2 < len(PRESCRIBED) else [layer]
+    return torch_.nn.Sequential(*layers)
+
+
+@pytest.fixture(name="network_in_sandbox")
+def network_in_sandbox_fixture():
+    return network_in_sandbox
+
+
+@pytest.fixture
+def initial_tensors(reference_code, once_per_grading):
+    """``initial_tensors(seed)``: the reference build_model's weights after
+    ``torch.manual_seed(seed)``, float32 arrays in PRESCRIBED's order."""
+
+    def draw(seed):
+        def compute():
+            reference_code.torch.manual_seed(seed)
+            state = reference_code.model_state(reference_code.build_model())
+            net = prescribed_network(state, "the reference's build_model()")
+            return [p.detach().numpy().copy() for p in net.parameters()]
+
+        return once_per_grading(f"initial tensors {seed}", compute)
+
+    return draw
+
+
 def evaluate(net: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of ``net`` on X (N, 784), y (N,)."""
     with torch.no_grad():

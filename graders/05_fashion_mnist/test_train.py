@@ -55,12 +55,11 @@ def _subset(fashion):
     return fashion["X_train"][rows], fashion["y_train"][rows]
 
 
-def _run(student, fashion):
+def _run(student, fashion, start, network_in_sandbox):
     X, y = _subset(fashion)
     Xt, yt = fashion["X_test"][:HISTORY_TEST], fashion["y_test"][:HISTORY_TEST]
     torch_ = student.torch
-    torch_.manual_seed(SEED)
-    model = student.build_model()
+    model = network_in_sandbox(student, start)
     before = student.model_state(model)
     args = [torch_.from_numpy(a) for a in (X, y, Xt, yt)]
     start = time.perf_counter()
@@ -75,8 +74,9 @@ def _run(student, fashion):
 
 
 @pytest.fixture
-def trained(student, fashion, once_per_grading):
-    return once_per_grading("trained", lambda: _run(student, fashion))
+def trained(student, fashion, once_per_grading, initial_tensors, network_in_sandbox):
+    start = initial_tensors(SEED)
+    return once_per_grading("trained", lambda: _run(student, fashion, start, network_in_sandbox))
 
 
 def _history(history, epochs, what="train's history"):
@@ -227,11 +227,12 @@ def _probe(student, fashion, model, n, batch, epochs, rows=None):
     return _history(history, epochs), before, X, y, Xt, yt
 
 
-def test_training_loss_weighted_by_batch_size(student, fashion, network_from):
+def test_training_loss_weighted_by_batch_size(
+    student, fashion, network_from, initial_tensors, network_in_sandbox
+):
     """history['train_loss'] averages the batch losses weighted by batch size (the last batch is smaller)."""
     n, batch = 101, 20  # five batches of 20 and one of a single example
-    student.torch.manual_seed(SEED)
-    model = student.build_model()
+    model = network_in_sandbox(student, initial_tensors(SEED))
     history, before, X, y, _, _ = _probe(student, fashion, model, n, batch, 1)
     net = network_from(before, "the model given to train")
     with torch.no_grad():
@@ -276,11 +277,12 @@ def _gradients(student, model) -> list:
     return grads
 
 
-def test_gradients_zeroed_for_each_batch(student, fashion, network_from):
+def test_gradients_zeroed_for_each_batch(
+    student, fashion, network_from, initial_tensors, network_in_sandbox
+):
     """Each batch's backward starts from zero gradients (optimiser.zero_grad())."""
     n, batch, epochs = 40, 20, 3  # 6 batches of one example repeated: all alike
-    student.torch.manual_seed(SEED)
-    model = student.build_model()
+    model = network_in_sandbox(student, initial_tensors(SEED))
     _, before, X, y, _, _ = _probe(student, fashion, model, n, batch, epochs, np.zeros(n, int))
     net = network_from(before, "the model given to train")
     torch.nn.functional.cross_entropy(
@@ -320,13 +322,16 @@ def test_gradients_zeroed_for_each_batch(student, fashion, network_from):
     )
 
 
-def test_training_and_evaluation_modes(student, fashion, network_from):
+def test_training_and_evaluation_modes(
+    student, fashion, network_from, initial_tensors, network_in_sandbox
+):
     """Batches go through the model in training mode, the test metrics in evaluation mode."""
     n, batch, epochs = 64, 32, 2
     torch_ = student.torch
-    torch_.manual_seed(SEED)
     # a dropout layer on the logits: active in training mode only
-    model = torch_.nn.Sequential(student.build_model(), torch_.nn.Dropout(0.5))
+    model = torch_.nn.Sequential(
+        network_in_sandbox(student, initial_tensors(SEED)), torch_.nn.Dropout(0.5)
+    )
     model.eval()  # train must switch to training mode itself, every epoch
     history, before, X, y, Xt, yt = _probe(student, fashion, model, n, batch, epochs)
     net = network_from(before, "the model given to train")

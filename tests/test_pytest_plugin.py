@@ -248,3 +248,32 @@ def test_reference_code_runs_no_code_of_the_submission(course):
         "-p", "no:cacheprovider", "--import-mode=importlib",
     )  # fmt: skip
     result.assert_outcomes(passed=1)
+
+
+DEEP_GRADER = """
+import pytest
+
+
+def _deep(n):
+    return _deep(n - 1) if n else 1 / 0
+
+
+@pytest.mark.graded("test_half")
+def test_a_grader_error_deep_down(student):
+    _deep(600)
+"""
+
+
+def test_grader_errors_are_reported_in_python_s_traceback_format(course):
+    # pytest's own format re-reads each frame's module for every frame: a
+    # deep grader error (a RecursionError) took seconds per check to report
+    (course.path / "graders" / "toy" / "test_deep.py").write_text(DEEP_GRADER)
+    report = course.path / "report.json"
+    course.runpytest_subprocess(
+        "graders/toy/test_deep.py", "--grade-report", str(report),
+        "-p", "no:cacheprovider", "--import-mode=importlib",
+    )  # fmt: skip
+    check = json.loads(report.read_text())["cells"]["test_half"]["checks"][0]
+    assert "ZeroDivisionError" in check["traceback"]
+    assert "return _deep(n - 1) if n else 1 / 0" in check["traceback"]
+    assert "\n>" not in check["traceback"]  # pytest's long format marks the line with >

@@ -97,6 +97,13 @@ def pytest_configure(config):
         "markers",
         f"{MARKER}(grade_id, weight=1.0): ties a hidden check to a graded cell of the notebook",
     )
+    # Python's own traceback format unless --tb asks for another: pytest's
+    # styles walk the syntax tree of each frame's whole module, for every
+    # frame (pytest-dev/pytest#1167): a grader error about 1000 frames deep (a
+    # RecursionError) took about 10 s to report per check, and a grading whose
+    # checks all raised it ran past its time limit
+    if config.option.tbstyle == "auto":
+        config.option.tbstyle = "native"
     seed = config.getoption("--grading-seed", None)
     config._dlcourse = GradingSession(config, seed if seed is not None else secrets.randbits(32))
     config._dlcourse.round_seeds = _round_seeds(config)

@@ -49,20 +49,7 @@ def test_nan_survives():
 def _read_back(frame: bytes) -> wire.Frame:
     """``frame`` (header included) read by read_frame, from a pipe fed by a
     thread (a pipe holds only 64 KiB)."""
-    import threading
-
-    r, w = os.pipe()
-
-    def feed():
-        try:
-            wire.send_frame(w, frame)
-        except OSError:
-            pass  # the reader closed its end
-        finally:
-            os.close(w)
-
-    thread = threading.Thread(target=feed)
-    thread.start()
+    r, thread = _fed(frame)
     try:
         return wire.read_frame(r)
     finally:
@@ -172,14 +159,19 @@ def test_frames_over_a_pipe_and_deadline():
 def _send_in_thread(payload: bytes):
     """A pipe whose other end receives one frame of ``payload`` from a
     thread (a pipe holds only 64 KiB). Returns (read fd, thread)."""
-    import struct
+    return _fed(_forged(payload))
+
+
+def _fed(frame: bytes):
+    """A pipe whose other end receives the bytes ``frame`` from a thread.
+    Returns (read fd, thread)."""
     import threading
 
     r, w = os.pipe()
 
     def feed():
         try:
-            wire.send_frame(w, struct.pack(">I", len(payload)) + payload)
+            wire.send_frame(w, frame)
         except OSError:
             pass  # the reader closed its end
         finally:

@@ -431,20 +431,25 @@ def sandbox_limits() -> dict:
     return {}
 
 
-@pytest.fixture
-def student(request, sandbox_limits) -> StudentCode:
-    """The student's functions and classes for the test's graded cell."""
+def _code_of_the_cell(request, limits: dict, fixture: str, reference_only: bool) -> StudentCode:
+    """The names of the sandbox of the test's graded cell (see sandbox_for)."""
     marker = request.node.get_closest_marker(MARKER)
     if marker is None:
         raise pytest.UsageError(
-            f"{request.node.nodeid} uses `student` without @pytest.mark.{MARKER}"
+            f"{request.node.nodeid} uses `{fixture}` without @pytest.mark.{MARKER}"
         )
     root, assignment = _course_of(request)
     session = request.config._dlcourse
     grade_id = marker.args[0]
-    box = session.sandbox_for(root, assignment, grade_id, sandbox_limits)
+    box = session.sandbox_for(root, assignment, grade_id, limits, reference_only=reference_only)
     answers = session.reference(root, assignment).graded[grade_id].answers
     return StudentCode(box, answers)
+
+
+@pytest.fixture
+def student(request, sandbox_limits) -> StudentCode:
+    """The student's functions and classes for the test's graded cell."""
+    return _code_of_the_cell(request, sandbox_limits, "student", reference_only=False)
 
 
 @pytest.fixture
@@ -454,17 +459,7 @@ def reference_code(request, sandbox_limits) -> StudentCode:
     for expected values a grader computes with the notebook's own code. (In
     the ``student`` sandbox the student's answer cell runs after the earlier
     cells' reference code and can replace any of it.)"""
-    marker = request.node.get_closest_marker(MARKER)
-    if marker is None:
-        raise pytest.UsageError(
-            f"{request.node.nodeid} uses `reference_code` without @pytest.mark.{MARKER}"
-        )
-    root, assignment = _course_of(request)
-    session = request.config._dlcourse
-    grade_id = marker.args[0]
-    box = session.sandbox_for(root, assignment, grade_id, sandbox_limits, reference_only=True)
-    answers = session.reference(root, assignment).graded[grade_id].answers
-    return StudentCode(box, answers)
+    return _code_of_the_cell(request, sandbox_limits, "reference_code", reference_only=True)
 
 
 @pytest.fixture

@@ -15,31 +15,27 @@ def _softmax(logits):
     return e / e.sum(axis=1, keepdims=True)
 
 
+# the prescribed network's layer sizes (conftest.PRESCRIBED)
 SIZES = [784, 256, 128, 64, 10]
 
 
-def _network(student, rng, network_from):
+def _network(student, rng, network_from, network_in_sandbox):
     """The prescribed network with weights drawn here: built in the sandbox
     from torch's own layers (build_model belongs to another cell, which this
     cell's code could replace in its sandbox), and the same network here."""
-    nn = student.torch.nn
-    layers, state = [], {}
-    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
+    tensors = []
+    for a, b in zip(SIZES[:-1], SIZES[1:], strict=True):
         weight = (rng.normal(size=(b, a)) / np.sqrt(a)).astype(np.float32)
-        bias = (0.1 * rng.normal(size=b)).astype(np.float32)
-        layer = nn.Linear(a, b)
-        layer.weight = nn.Parameter(student.torch.from_numpy(weight))
-        layer.bias = nn.Parameter(student.torch.from_numpy(bias))
-        layers += [layer, nn.ReLU()] if i < len(SIZES) - 2 else [layer]
-        state[f"{i}.weight"], state[f"{i}.bias"] = weight, bias
-    return nn.Sequential(*layers), network_from(state, "the grader's network")
+        tensors += [weight, (0.1 * rng.normal(size=b)).astype(np.float32)]
+    own = network_from(dict(enumerate(tensors)), "the grader's network")
+    return network_in_sandbox(student, tensors), own
 
 
-def _check(student, rng, network_from, scale, what):
+def _check(student, rng, network_from, network_in_sandbox, scale, what):
     __tracebackhide__ = True
     import torch
 
-    model, own = _network(student, rng, network_from)
+    model, own = _network(student, rng, network_from, network_in_sandbox)
     X = (scale * rng.normal(size=(20, 784))).astype(np.float32)
     # any array np.asarray accepts (a numpy array, a tensor, nested lists): the
     # course-wide rule for returned arrays
@@ -93,11 +89,14 @@ def _check(student, rng, network_from, scale, what):
     )
 
 
-def test_probabilities_of_the_model(student, rng, network_from):
+def test_probabilities_of_the_model(student, rng, network_from, network_in_sandbox):
     """Non-negative, rows sum to one, the softmax of the model's logits."""
-    _check(student, rng, network_from, 1.0, "20 images")
+    _check(student, rng, network_from, network_in_sandbox, 1.0, "20 images")
 
 
-def test_large_logits(student, rng, network_from):
+def test_large_logits(student, rng, network_from, network_in_sandbox):
     """Finite and correct when the logits are in the thousands."""
-    _check(student, rng, network_from, 1e4, "inputs that give logits in the thousands")
+    _check(
+        student, rng, network_from, network_in_sandbox, 1e4,
+        "inputs that give logits in the thousands",
+    )  # fmt: skip

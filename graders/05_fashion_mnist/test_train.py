@@ -55,11 +55,11 @@ def _subset(fashion):
     return fashion["X_train"][rows], fashion["y_train"][rows]
 
 
-def _run(student, fashion, start, network_in_sandbox):
+def _run(student, fashion, initial, network_in_sandbox):
     X, y = _subset(fashion)
     Xt, yt = fashion["X_test"][:HISTORY_TEST], fashion["y_test"][:HISTORY_TEST]
     torch_ = student.torch
-    model = network_in_sandbox(student, start)
+    model = network_in_sandbox(student, initial)
     before = student.model_state(model)
     args = [torch_.from_numpy(a) for a in (X, y, Xt, yt)]
     start = time.perf_counter()
@@ -75,8 +75,8 @@ def _run(student, fashion, start, network_in_sandbox):
 
 @pytest.fixture
 def trained(student, fashion, once_per_grading, initial_tensors, network_in_sandbox):
-    start = initial_tensors(SEED)
-    return once_per_grading("trained", lambda: _run(student, fashion, start, network_in_sandbox))
+    initial = initial_tensors(SEED)
+    return once_per_grading("trained", lambda: _run(student, fashion, initial, network_in_sandbox))
 
 
 def _history(history, epochs, what="train's history"):

@@ -322,6 +322,7 @@ class GradingSession:
         reference solution's alone (no code of the submission runs in it)."""
         from dlcourse.program import program_for
         from dlcourse.sandbox import Sandbox, StudentError
+        from dlcourse.sandbox.hiding import module_paths
 
         key = (assignment, grade_id, "reference") if reference_only else (assignment, grade_id)
         box = self.boxes.get(key)
@@ -333,8 +334,6 @@ class GradingSession:
         student = None if reference_only else self.student()
         if grade_id not in reference.graded:
             raise pytest.UsageError(f"graded cell '{grade_id}' is not in the {assignment} notebook")
-        from dlcourse.sandbox.hiding import module_paths
-
         limits = dict(limits or {})
         call_timeout = float(limits.pop("call_timeout", 20.0))
         hidden_modules = tuple(limits.pop("hidden_modules", ()))
@@ -370,7 +369,10 @@ class GradingSession:
 
         if os.environ.get("DLCOURSE_SANDBOX_ZYGOTE", "1") == "0":
             return None
-        if PRELOADABLE & imported_modules(reference) & set(hidden_modules):
+        # (the notebook's imports are read only where a module is hidden: this
+        # runs for every sandbox)
+        hidden = PRELOADABLE & set(hidden_modules)
+        if hidden and hidden & imported_modules(reference):
             return None
         if self._zygote is None or not self._zygote.alive:
             from dlcourse.graders_zygote import take_early_zygote

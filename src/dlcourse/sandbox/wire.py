@@ -6,7 +6,7 @@ dtypes, and lists, tuples and str-keyed dicts of them. Anything else the
 student's side returns becomes an opaque handle (an integer the worker keeps
 a table of), so the grader can call it again but never holds the object.
 
-Frames are a 4-byte big-endian length followed by UTF-8 JSON and, when the
+Frames are a 4-byte big-endian length followed by ASCII JSON and, when the
 value holds arrays, a NUL byte and the arrays' bytes one after the other
 (JSON text never holds a NUL byte: ``json.dumps`` escapes it). An array is
 ``{"__nd__": dtype, "shape": [...], "at": [offset, size]}`` in the JSON,

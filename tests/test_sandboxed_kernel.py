@@ -17,6 +17,27 @@ pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the kernel sandbox needs root (CI runs as root)"
 )
 
+
+@pytest.fixture(autouse=True, params=["launched", "forked"])
+def kernel_start(request):
+    """Every test twice: kernels started by the launcher, as a lone
+    ``nbgrader autograde`` does, and forked from a kernel zygote, as in the
+    batch's nbgrader children (see dlcourse.sandbox.kernel_zygote)."""
+    if request.param == "launched":
+        yield None
+        return
+    from dlcourse.sandbox import kernel_zygote
+    from dlcourse.sandbox.kernel import kernel_environment
+
+    zygote = kernel_zygote.start_server_zygote(kernel_environment(os.environ))
+    assert zygote.check_ready(60)
+    try:
+        yield zygote
+    finally:
+        kernel_zygote._server = None
+        zygote.close()
+
+
 PROBE = """
 import os, socket
 found = {"cwd": os.getcwd()}
@@ -68,6 +89,14 @@ async def _run(workdir: Path, code: str, stderr: list | None = None) -> str:
         await km.shutdown_kernel(now=True)
     assert not os.path.exists(ipc_dir), "the kernel's socket folder was left behind"
     return "".join(text)
+
+
+def test_the_forked_variant_forks_its_kernels(kernel_start, tmp_path):
+    before = kernel_start.forked if kernel_start else 0
+    out = asyncio.run(_run(tmp_path, "import os; print(os.getuid() > 0)"))
+    assert "True" in out
+    if kernel_start:
+        assert kernel_start.forked == before + 1
 
 
 def test_kernel_sees_its_own_folder_only():

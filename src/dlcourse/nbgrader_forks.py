@@ -314,6 +314,14 @@ def serve(entry: str) -> None:
     skip_slow_unused_imports()
     from dlcourse.graders_zygote import PRELOAD as GRADERS_PRELOAD
 
+    zygote = None
+    if entry == NBGRADER_MAIN:
+        from dlcourse.sandbox.kernel import kernel_environment
+        from dlcourse.sandbox.kernel_zygote import start_server_zygote
+
+        # first, so that it imports while this process does
+        zygote = start_server_zygote(kernel_environment(os.environ))
+
     _load(entry)
     preload(PRELOAD + (GRADERS_PRELOAD if entry == NBGRADER_MAIN else ()))
     if entry == NBGRADER_MAIN:
@@ -322,6 +330,8 @@ def serve(entry: str) -> None:
         install()  # as dlcourse.startup does for nbgrader
 
     def fork_child(request: dict, replies: int) -> dict:
+        if zygote is not None:
+            zygote.check_ready()  # read here once, for every child after
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()

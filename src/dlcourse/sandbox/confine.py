@@ -540,13 +540,41 @@ def _forward_signals(child: int) -> None:
         signal.signal(signum, forward)
 
 
-def _outer(child: int, cgroup_folders: list, name: str) -> None:
+def _kill_when_hung_up(child: int, lifeline: int) -> None:
+    """Wait until ``child`` ends or the writer of ``lifeline`` hangs up (or
+    writes anything); then SIGKILL the child, the first process of its PID
+    namespace, which takes every process of the sandbox with it."""
+    import select
+
+    watched = os.pidfd_open(child)
+    poller = select.poll()
+    poller.register(lifeline, select.POLLIN)
+    poller.register(watched, select.POLLIN)
+    while True:
+        try:
+            events = poller.poll()
+        except InterruptedError:
+            continue
+        if any(fd == lifeline for fd, _ in events):
+            try:
+                os.kill(child, SIGKILL)
+            except ProcessLookupError:
+                pass
+        if events:
+            break
+    os.close(watched)
+    os.close(lifeline)
+
+
+def _outer(child: int, cgroup_folders: list, name: str, lifeline: int | None = None) -> None:
     """The outer process: stays outside the PID namespace and the cgroups
     only to hand back the exit status and clean up. It shares the child's
     mount namespace, so after the child's pivot_root it sees the sandbox's
     read-only /sys: its cgroups are removed through folder handles taken
-    before."""
+    before. ``lifeline``: see :func:`enter`."""
     _forward_signals(child)
+    if lifeline is not None:
+        _kill_when_hung_up(child, lifeline)
     while True:
         try:
             _, status = os.waitpid(child, 0)
@@ -602,6 +630,8 @@ def enter(
     workdir: str | None = None,
     allow_list: bool = True,
     uid: int | None = None,
+    deny_list_fallback: bool = True,
+    lifeline: int | None = None,
 ) -> dict:
     """Confine this process. Returns ``{"applied": [...], "missing": [...]}``
     (plus ``"uid"``, the sandbox user, where there is one).
@@ -611,7 +641,13 @@ def enter(
     to the sandbox user. ``workdir``: folder to start in (default: a fresh
     ``/tmp/work``); ``allow_list=False``: the older view of the real root
     with ``hidden_paths`` covered (the fallback; for tests); ``uid``: the
-    sandbox user (default :func:`sandbox_uid` of this process).
+    sandbox user (default :func:`sandbox_uid` of this process);
+    ``deny_list_fallback=False``: where the allow-list root cannot be built,
+    raise ConfineError rather than cover ``hidden_paths`` on the real root
+    (for a caller whose ``hidden_paths`` name only what that root would
+    show); ``lifeline``: the read end of a pipe whose writer is whoever the
+    sandbox works for: when it hangs up, the outer process kills the sandbox
+    (a process not started by that writer does not die with it otherwise).
 
     In the root case this forks: the caller's original process waits for the
     confined child and exits with its status, and only the child returns.
@@ -649,9 +685,9 @@ def enter(
     pid = os.fork()
     if pid:
         os.close(parent_alive)
-        _outer(pid, handles, f"{CGROUP_PREFIX}{launcher}")
+        _outer(pid, handles, f"{CGROUP_PREFIX}{launcher}", lifeline)
     # the child: nothing of the outer process's handles stays with it
-    for fd in (*handles, keep_alive):
+    for fd in (*handles, keep_alive, *([lifeline] if lifeline is not None else [])):
         os.close(fd)
     try:
         return _confine_child(
@@ -665,6 +701,7 @@ def enter(
             writable,
             workdir,
             allow_list,
+            deny_list_fallback,
             base_processes,
             parent_alive,
             applied,
@@ -685,6 +722,7 @@ def _confine_child(
     writable,
     workdir,
     allow_list,
+    deny_list_fallback,
     base_processes,
     parent_alive,
     applied,
@@ -719,6 +757,8 @@ def _confine_child(
                 raise filesystem.FileSystemError(0, "not asked for")
             filesystem.allow_list_root(libc, hidden_paths, writable, tmp_size, owner=(uid, uid))
         except filesystem.FileSystemError as exc:
+            if not deny_list_fallback:
+                raise ConfineError(0, f"allow-list file system ({exc})") from None
             missing.append(f"allow-list file system ({exc}; the course is hidden instead)")
             filesystem.deny_list_root(libc, hidden_paths, writable, tmp_size, owner=(uid, uid))
         applied.append("file system")

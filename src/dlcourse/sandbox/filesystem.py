@@ -305,6 +305,20 @@ def allow_list_root(libc, hidden_paths, writable, tmp_bytes: int, owner=None) ->
     return exposed
 
 
+def visible_in_allow_list(paths, writable, environ) -> list[str]:
+    """Those of ``paths`` that could still exist in the allow-list root
+    built for ``writable`` with data folders named in ``environ`` (the
+    others need no covering there): each path whose name or real path lies
+    in what that root shows. Errs towards keeping a path."""
+    shown = ["/" + name for name in SYSTEM_ENTRIES] + list(SYSTEM_FOLDERS)
+    shown += [environ[v] for v in DATA_FOLDER_VARIABLES if environ.get(v)]
+    shown += [*runtime_paths(), *writable]
+    shown = {os.path.abspath(p) for p in shown} | {os.path.realpath(p) for p in shown}
+    return [
+        p for p in paths if _under(os.path.abspath(p), shown) or _under(os.path.realpath(p), shown)
+    ]
+
+
 def _closed_ancestor(path: str) -> str | None:
     """The outermost folder on the way to ``path`` that users other than its
     owner may not pass, if any."""

@@ -237,6 +237,7 @@ class SandboxedKernelManager(OrderlyKernelManager):
 
     _ipc_dir: str | None = None
     _sealed = False
+    _zygote_request: dict | None = None
     # what the launcher could not apply (None: no report read, no sandbox)
     missing: list[str] | None = None
 
@@ -281,7 +282,50 @@ class SandboxedKernelManager(OrderlyKernelManager):
         launcher = [sys.executable, "-I", "-m", "dlcourse.sandbox.launch", json.dumps(config), "--"]
         kw["cwd"] = "/"
         kw["env"] = kernel_environment(kw.get("env") or os.environ)
+        self._zygote_request = self._zygote_request_for(config, list(kernel_cmd), kw["env"])
         return launcher + list(kernel_cmd), kw
+
+    def _zygote_request_for(self, config: dict, kernel_cmd: list[str], env: dict) -> dict | None:
+        """What the kernel zygote of this process (see
+        :mod:`dlcourse.sandbox.kernel_zygote`) needs to fork this kernel, or
+        None where it must start the plain way: no zygote, not our kernel
+        program, or hidden paths that the kernel's root would still show
+        (only the launcher may hold those)."""
+        from dlcourse.sandbox import filesystem, kernel_zygote
+
+        if kernel_zygote.current() is None or not self._ipc_dir:
+            return None
+        program = ["-P", "-m", "dlcourse.kernel_app"]
+        ours = os.path.dirname(os.path.abspath(sys.executable))
+        if kernel_cmd[1:4] != program or os.path.dirname(os.path.abspath(kernel_cmd[0])) != ours:
+            return None
+        if filesystem.visible_in_allow_list(config["hidden_paths"], config["writable"], env):
+            return None
+        return {
+            "sandbox": {**config, "hidden_paths": []},
+            "args": kernel_cmd[4:],
+            "environ": env,
+        }
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        request, self._zygote_request = self._zygote_request, None
+        if request is not None:
+            from dlcourse.sandbox import kernel_zygote
+
+            try:
+                process = kernel_zygote.current().spawn(request)
+            except (OSError, AttributeError) as exc:
+                log.info("kernel zygote: %s; starting the kernel the plain way", exc)
+            else:
+                # what LocalProvisioner.launch_kernel records; no process
+                # group: signals go to the kernel through its pidfd
+                provisioner = self.provisioner
+                provisioner.process = process
+                provisioner.pid, provisioner.pgid = process.pid, None
+                provisioner.cwd = kw.get("cwd")
+                self._reconcile_connection_info(provisioner.connection_info)
+                return
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
     def seal(self) -> None:
         """Called once the kernel answers, before any cell runs: read the

@@ -4,6 +4,8 @@
 ``workdir`` (see :func:`dlcourse.sandbox.confine.enter`). Used to start the
 Jupyter kernel in which nbgrader executes a student's notebook; the
 ``ready`` report goes to the file named by ``report`` in the config, if any.
+:mod:`dlcourse.sandbox.kernel_zygote` confines its kernels with
+:func:`confine_kernel` too.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import os
 import sys
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) < 3 or argv[1] != "--":
-        raise SystemExit("usage: python -m dlcourse.sandbox.launch CONFIG_JSON -- CMD [ARG ...]")
-    config = json.loads(argv[0])
-    command = argv[2:]
+def confine_kernel(config: dict, **enter_options) -> dict:
+    """Confine this process as ``config`` says, write the report, move into
+    the working folder and set the kernel's variables. Returns the report.
+    ``enter_options``: more arguments of :func:`confine.enter`."""
     from dlcourse.sandbox import confine
     from dlcourse.sandbox.font_cache import give_font_lists, read_font_lists
 
@@ -29,6 +30,7 @@ def main(argv: list[str]) -> None:
         writable=config.get("writable", []),
         workdir=config.get("workdir"),
         allow_list=config.get("allow_list", True),
+        **enter_options,
     )
     if config.get("report"):
         try:
@@ -46,6 +48,15 @@ def main(argv: list[str]) -> None:
     # jupyter_client adds the grading process's pid (meaningless in the
     # kernel's own PID namespace)
     os.environ.pop("JPY_PARENT_PID", None)
+    return report
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3 or argv[1] != "--":
+        raise SystemExit("usage: python -m dlcourse.sandbox.launch CONFIG_JSON -- CMD [ARG ...]")
+    config = json.loads(argv[0])
+    command = argv[2:]
+    confine_kernel(config)
     os.execvp(command[0], command)
 
 

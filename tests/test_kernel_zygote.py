@@ -1,0 +1,178 @@
+"""The kernel zygote (dlcourse.sandbox.kernel_zygote): what it keeps, what
+its kernels share, and when they die. The confinement of its kernels is
+tested with every test of test_sandboxed_kernel.py (its "forked" variant)."""
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from dlcourse.sandbox import filesystem, kernel_zygote
+from dlcourse.sandbox.kernel import SandboxedKernelManager, kernel_environment
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="the kernel sandbox needs root (CI runs as root)"
+)
+
+
+@pytest.fixture
+def zygote():
+    z = kernel_zygote.start_server_zygote(kernel_environment(os.environ))
+    assert z.check_ready(60)
+    try:
+        yield z
+    finally:
+        kernel_zygote._server = None
+        z.close()
+
+
+async def _outputs(workdir: Path, *codes: str) -> list[str]:
+    """The stdout of each of ``codes``, run in one kernel after another."""
+    km = SandboxedKernelManager(kernel_name="python3")
+    km.course_root = str(workdir.parent)
+    await km.start_kernel(cwd=str(workdir))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        outputs = []
+        for code in codes:
+            msg_id = kc.execute(code)
+            text = []
+            while True:
+                msg = await kc.get_iopub_msg(timeout=60)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "stream":
+                    text.append(msg["content"]["text"])
+                if msg["msg_type"] == "error":
+                    text.append("\n".join(msg["content"]["traceback"]))
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+            outputs.append("".join(text))
+        return outputs
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+
+
+def _memory_holds(pid: int, needle: bytes) -> bool:
+    """Whether any readable memory of process ``pid`` holds ``needle``."""
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if not perms.startswith("r") or "[vvar" in line or "[vsyscall" in line:
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(start)
+                if needle in mem.read(end - start):
+                    return True
+            except (OSError, ValueError, OverflowError):
+                continue
+    return False
+
+
+def test_two_kernels_share_nothing_and_the_zygote_keeps_no_request(zygote, tmp_path):
+    # the first kernel's folder name is in its request only: later kernels
+    # are forked from the zygote, whose memory must never have held it
+    secret = "student-" + os.urandom(6).hex()
+    first, second = tmp_path / secret, tmp_path / "other"
+    first.mkdir()
+    second.mkdir()
+    probe = textwrap.dedent(
+        """
+        import os, glob, numpy
+        open("/tmp/mine", "a").write("x")
+        print(os.getuid(), open("/tmp/mine").read(), numpy.random.random() != %r,
+              glob.glob("/tmp/*"), len(os.listdir("/proc")) < 10)
+        """
+    )
+    out1 = asyncio.run(_outputs(first, probe % 0.0))[0].split()
+    out2 = asyncio.run(_outputs(second, probe % 0.0))[0].split()
+    assert zygote.forked == 2
+    # own users, own /tmp (each sees one write: its own), own PID namespace
+    assert out1[0] != out2[0] and int(out1[0]) >= 1_900_000_000
+    assert out1[1] == out2[1] == "x"
+    # numpy's generator is drawn afresh in each kernel
+    assert (
+        asyncio.run(_outputs(second, "import numpy; print(numpy.random.random())"))[0]
+        != (asyncio.run(_outputs(second, "import numpy; print(numpy.random.random())"))[0])
+    )
+    assert not _memory_holds(zygote.proc.pid, secret.encode())
+    # the check can fail: the memory of this process holds it
+    assert _memory_holds(os.getpid(), secret.encode())
+
+
+def test_a_kernel_whose_hidden_paths_its_root_would_show_starts_the_plain_way(zygote, tmp_path):
+    # a course kept under an allowed folder (here the notebook's own): the
+    # hidden paths it names are covered by the launcher only
+    work = tmp_path / "work"
+    work.mkdir()
+    inside = work / "other-student"
+    inside.mkdir()
+    assert filesystem.visible_in_allow_list([str(inside)], [str(work)], {}) == [str(inside)]
+    assert filesystem.visible_in_allow_list([str(tmp_path / "x")], [str(work)], {}) == []
+    km = SandboxedKernelManager(kernel_name="python3")
+    config = {"hidden_paths": [str(inside)], "writable": [str(work)]}
+    km._ipc_dir = str(tmp_path)
+    cmd = [sys.executable, "-P", "-m", "dlcourse.kernel_app", "-f", "k.json"]
+    env = kernel_environment(os.environ)
+    assert km._zygote_request_for(config, cmd, env) is None
+    assert km._zygote_request_for({**config, "hidden_paths": []}, cmd, env)["args"] == [
+        "-f",
+        "k.json",
+    ]
+    # another program, or another environment, is not the zygote's to start
+    assert (
+        km._zygote_request_for({**config, "hidden_paths": []}, ["/usr/bin/python3", *cmd[1:]], env)
+        is None
+    )
+    with pytest.raises(kernel_zygote.ZygoteError):
+        zygote.spawn({"sandbox": {}, "args": [], "environ": {**env, "X": "1"}})
+
+
+def test_a_kernel_dies_with_the_process_it_was_forked_for(zygote, tmp_path):
+    # as in the batch: the zygote outlives the fork server's child that
+    # asked for the kernel, which is killed at its timeout with its process
+    # group; the kernel, forked by the zygote, is in neither
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(read)
+            km = SandboxedKernelManager(kernel_name="python3")
+            asyncio.run(km.start_kernel(cwd=str(tmp_path)))
+            os.write(write, b"%d %d" % (km.provisioner.pid, zygote.forked))
+            time.sleep(600)
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        kernel, forked = (int(x) for x in os.read(read, 100).split())
+        assert forked == 1
+        os.kill(kernel, 0)  # alive
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(kernel, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the kernel outlived the process it was forked for")
+        assert zygote.proc.poll() is None  # not by the zygote's end
+    finally:
+        os.close(read)
+        try:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass

@@ -5,6 +5,7 @@ tested with every test of test_sandboxed_kernel.py (its "forked" variant)."""
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -176,3 +177,67 @@ def test_a_kernel_dies_with_the_process_it_was_forked_for(zygote, tmp_path):
             os.waitpid(child, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+
+REFUSED_FALLBACK = """
+from dlcourse.sandbox import confine, filesystem
+
+def broken(*args, **kwargs):
+    raise filesystem.FileSystemError(1, "injected")
+
+filesystem.allow_list_root = broken
+try:
+    report = confine.enter(deny_list_fallback=False)
+except confine.ConfineError as exc:
+    print("refused:", exc, flush=True)
+else:
+    print("confined anyway:", report, flush=True)
+"""
+
+
+def test_a_forked_kernel_never_falls_back_to_a_root_with_nothing_hidden():
+    # the forked child gets no hidden paths: without the allow-list root it
+    # must stop, never run on the real root (as the launcher's fallback does,
+    # with the course covered)
+    out = subprocess.run(
+        [sys.executable, "-c", REFUSED_FALLBACK], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert out.startswith("refused:"), out
+    assert kernel_zygote.confined({"applied": ["file system"], "missing": []})
+    assert not kernel_zygote.confined(
+        {"applied": ["file system"], "missing": ["allow-list file system (x)"]}
+    )
+    assert not kernel_zygote.confined({"applied": [], "missing": ["namespaces (x)"]})
+
+
+def test_a_zygote_that_dies_takes_no_running_kernel_with_it(zygote, tmp_path):
+    async def scenario():
+        km = SandboxedKernelManager(kernel_name="python3")
+        await km.start_kernel(cwd=str(tmp_path))
+        assert zygote.forked == 1
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            zygote.proc.kill()
+            zygote.proc.wait()
+            await asyncio.sleep(0.2)
+            alive_after = await km.is_alive()
+            reply = await kc.execute("1 + 1", reply=True, timeout=30)
+        finally:
+            kc.stop_channels()
+            pid = km.provisioner.pid
+            await km.shutdown_kernel(now=True)
+        return alive_after, reply["content"]["status"], pid
+
+    alive_after, status, pid = asyncio.run(scenario())
+    assert alive_after and status == "ok"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the kernel was not ended")

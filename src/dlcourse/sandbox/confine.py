@@ -763,6 +763,8 @@ def _confine_child(
             filesystem.deny_list_root(libc, hidden_paths, writable, tmp_size, owner=(uid, uid))
         applied.append("file system")
     except (ConfineError, filesystem.FileSystemError) as exc:
+        if not deny_list_fallback:
+            raise ConfineError(0, f"file system ({exc})") from None
         missing.append(f"namespaces ({exc})")
     try:
         _limit_shared_memory(tmp_size)

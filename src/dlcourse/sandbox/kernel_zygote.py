@@ -36,7 +36,9 @@ error output, the write end of a status pipe (the zygote reaps the child
 and writes its wait status there) and the read end of a lifeline pipe. A
 kernel forked here is not the client's child: when the client dies (an
 autograde killed at its timeout), the lifeline hangs up and the child's
-outer process kills the kernel (:func:`confine.enter`).
+outer process kills the kernel (:func:`confine.enter`). A kernel does not
+die with the zygote; should the zygote die, the client learns the kernel's
+end from its pidfd.
 """
 
 from __future__ import annotations
@@ -76,8 +78,20 @@ class KernelProcess(ForkedProcess):
         self._lifeline = lifeline
 
     def _collect(self, timeout):
-        super()._collect(timeout)
         if self.returncode is not None:
+            return
+        if self.zygote_died:
+            # no status will come: the pidfd says whether the kernel ended
+            ready, _, _ = select.select([self._pidfd], [], [], timeout)
+            if ready:
+                self.returncode = -signal.SIGKILL
+                self._release()
+            return
+        super()._collect(timeout)
+        if self.zygote_died:
+            self.returncode = None
+            self._collect(timeout)
+        elif self.returncode is not None:
             self._release()
 
     def _release(self) -> None:
@@ -131,8 +145,10 @@ class KernelZygote:
         self.sock = ours
 
     def check_ready(self, timeout: float = 0.0) -> bool:
-        """Whether the zygote said it is ready and can confine (read once)."""
-        if not self.ready and self.sock is not None:
+        """Whether the zygote said it is ready and can confine. Read once,
+        by the process that started it (the fork server, before each fork):
+        a child that read it would take it from all the later ones."""
+        if not self.ready and self.sock is not None and os.getpid() == self.owner:
             ready, _, _ = select.select([self.sock], [], [], timeout)
             if ready:
                 try:
@@ -187,6 +203,7 @@ class KernelZygote:
                 for fd in fds:
                     os.close(fd)
                 raise ZygoteError("the kernel zygote could not fork")
+            os.set_inheritable(fds[0], False)
             keep = True
             self.forked += 1
             return KernelProcess(pid, status_r, fds[0], life_w)
@@ -239,6 +256,14 @@ def current() -> KernelZygote | None:
 # -- the zygote's side -------------------------------------------------------
 
 
+def confined(report: dict) -> bool:
+    """Whether confine.enter's ``report`` says the kernel's file system and
+    user are what a forked kernel needs (no fallback of any kind)."""
+    return "file system" in report.get("applied", ()) and not any(
+        m.startswith(("namespaces", "allow-list")) for m in report.get("missing", ())
+    )
+
+
 def _probe() -> bool:
     """Whether a child confined as a kernel is (allow-list root included)."""
     from dlcourse.sandbox import confine
@@ -248,8 +273,8 @@ def _probe() -> bool:
         try:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 2)
-            confine.enter(limits={"cpu_seconds": 10}, deny_list_fallback=False)
-            os._exit(0)
+            report = confine.enter(limits={"cpu_seconds": 10}, deny_list_fallback=False)
+            os._exit(0 if confined(report) else 71)
         finally:
             os._exit(70)
     _, status = os.waitpid(pid, 0)
@@ -304,6 +329,8 @@ def _serve(sock: socket.socket) -> None:
                 os.close(fd)
             continue
         if pid == 0:
+            # nothing of the siblings stays reachable (from the frames)
+            statuses.clear()
             _become_kernel(*fds)  # returns only into the kernel's normal exit
             raise SystemExit(0)
         for fd in fds[1:4] + fds[5:]:
@@ -331,11 +358,9 @@ def _become_kernel(answer, config_r, out, err, _status, lifeline) -> None:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        from dlcourse.sandbox import confine
-
-        confine.die_with_parent()
-        if os.getppid() == 1:  # the zygote died before the line above
-            os._exit(70)
+        # no death signal tied to the zygote: a zygote that dies (the
+        # machine's doing) must not take running kernels, and a cell's
+        # points, with it; the lifeline ties the kernel to its client
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -354,7 +379,9 @@ def _become_kernel(answer, config_r, out, err, _status, lifeline) -> None:
         os.environ.update(config["environ"])
         from dlcourse.sandbox.launch import confine_kernel
 
-        confine_kernel(config["sandbox"], deny_list_fallback=False, lifeline=3)
+        report = confine_kernel(config["sandbox"], deny_list_fallback=False, lifeline=3)
+        if not confined(report):
+            os._exit(71)
         # what a new process would have drawn: numpy's global generator is
         # seeded from the OS at import, here the zygote's
         import numpy.random

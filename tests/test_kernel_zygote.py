@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from kernel_runs import outputs
+from processes import gone
 
 from dlcourse.sandbox import filesystem, kernel_zygote
 from dlcourse.sandbox.kernel import SandboxedKernelManager, kernel_environment
@@ -34,32 +36,7 @@ def zygote():
 
 async def _outputs(workdir: Path, *codes: str) -> list[str]:
     """The stdout of each of ``codes``, run in one kernel after another."""
-    km = SandboxedKernelManager(kernel_name="python3")
-    km.course_root = str(workdir.parent)
-    await km.start_kernel(cwd=str(workdir))
-    kc = km.client()
-    kc.start_channels()
-    try:
-        await kc.wait_for_ready(timeout=60)
-        outputs = []
-        for code in codes:
-            msg_id = kc.execute(code)
-            text = []
-            while True:
-                msg = await kc.get_iopub_msg(timeout=60)
-                if msg["parent_header"].get("msg_id") != msg_id:
-                    continue
-                if msg["msg_type"] == "stream":
-                    text.append(msg["content"]["text"])
-                if msg["msg_type"] == "error":
-                    text.append("\n".join(msg["content"]["traceback"]))
-                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                    break
-            outputs.append("".join(text))
-        return outputs
-    finally:
-        kc.stop_channels()
-        await km.shutdown_kernel(now=True)
+    return await outputs(workdir, *codes, course_root=workdir.parent)
 
 
 def _memory_holds(pid: int, needle: bytes) -> bool:
@@ -108,6 +85,24 @@ def test_two_kernels_share_nothing_and_the_zygote_keeps_no_request(zygote, tmp_p
     assert not _memory_holds(zygote.proc.pid, secret.encode())
     # the check can fail: the memory of this process holds it
     assert _memory_holds(os.getpid(), secret.encode())
+
+
+def test_the_zygote_holds_no_descriptor_a_kernel_could_reuse(zygote):
+    # A forked kernel closes every descriptor of the zygote's above its own
+    # and reuses the numbers; a Python object of the zygote's that still owned
+    # one would close the kernel's when the zygote's frames unwind at the
+    # kernel's exit (its socket closed one of zmq's, which aborted the kernel
+    # before its exit handlers: test_the_kernel_program_ends_through_python_s_exit).
+    # Its socket is detached in the child; nothing else may own one.
+    fds = {
+        int(fd): os.readlink(f"/proc/{zygote.proc.pid}/fd/{fd}")
+        for fd in os.listdir(f"/proc/{zygote.proc.pid}/fd")
+    }
+    standard = {fd: fds.pop(fd) for fd in (0, 1, 2) if fd in fds}
+    assert set(standard.values()) == {os.devnull}
+    # its socket and the wakeup pipe its serving loop made (plain numbers)
+    kinds = sorted(target.split(":")[0] for target in fds.values())
+    assert kinds in (["socket"], ["pipe", "pipe", "socket"]), fds
 
 
 def test_a_kernel_whose_hidden_paths_its_root_would_show_starts_the_plain_way(zygote, tmp_path):
@@ -160,15 +155,7 @@ def test_a_kernel_dies_with_the_process_it_was_forked_for(zygote, tmp_path):
         os.kill(kernel, 0)  # alive
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(kernel, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the kernel outlived the process it was forked for")
+        assert gone(kernel, within=10), "the kernel outlived the process it was forked for"
         assert zygote.proc.poll() is None  # not by the zygote's end
     finally:
         os.close(read)
@@ -232,12 +219,4 @@ def test_a_zygote_that_dies_takes_no_running_kernel_with_it(zygote, tmp_path):
 
     alive_after, status, pid = asyncio.run(scenario())
     assert alive_after and status == "ok"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the kernel was not ended")
+    assert gone(pid, within=10), "the kernel was not ended"

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 from course import ROOT
-
-from dlcourse.nbgrader_ext.sandboxed_kernel import SandboxedKernelManager
+from kernel_runs import outputs
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the kernel sandbox needs root (CI runs as root)"
@@ -63,32 +62,7 @@ print(found)
 
 async def _run(workdir: Path, code: str, stderr: list | None = None) -> str:
     """The kernel's stdout for ``code``; its stderr goes to ``stderr``."""
-    km = SandboxedKernelManager(kernel_name="python3")
-    km.course_root = str(ROOT)
-    await km.start_kernel(cwd=str(workdir))
-    ipc_dir = km._ipc_dir
-    kc = km.client()
-    kc.start_channels()
-    try:
-        await kc.wait_for_ready(timeout=60)
-        msg_id = kc.execute(code)
-        text = []
-        while True:
-            msg = await kc.get_iopub_msg(timeout=60)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                if msg["content"]["name"] == "stderr" and stderr is not None:
-                    stderr.append(msg["content"]["text"])
-                else:
-                    text.append(msg["content"]["text"])
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
-    finally:
-        kc.stop_channels()
-        await km.shutdown_kernel(now=True)
-    assert not os.path.exists(ipc_dir), "the kernel's socket folder was left behind"
-    return "".join(text)
+    return (await outputs(workdir, code, course_root=ROOT, stderr=stderr))[0]
 
 
 def test_the_forked_variant_forks_its_kernels(kernel_start, tmp_path):

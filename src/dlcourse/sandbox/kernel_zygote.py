@@ -331,6 +331,14 @@ def _serve(sock: socket.socket) -> None:
         if pid == 0:
             # nothing of the siblings stays reachable (from the frames)
             statuses.clear()
+            # The child closes this descriptor (closerange) and the kernel
+            # reuses its number; the socket object, still held by these
+            # frames, would close that number again when they unwind at the
+            # kernel's exit, before the exit handlers: one of zmq's own
+            # descriptors, and zmq aborts the kernel in its context's end.
+            # Detached, the object owns nothing. It is the zygote's only
+            # object that owns a descriptor (test_kernel_zygote).
+            sock.detach()
             _become_kernel(*fds)  # returns only into the kernel's normal exit
             raise SystemExit(0)
         for fd in fds[1:4] + fds[5:]:
@@ -397,14 +405,6 @@ def _become_kernel(answer, config_r, out, err, _status, lifeline) -> None:
             traceback.print_exc()
         os._exit(70)
     kernel_app.main()
-    # Python's exit handlers run here: left to the exit this returns into,
-    # a forked kernel ran none of them (not understood yet; without this
-    # line test_the_kernel_program_ends_through_python_s_exit fails in its
-    # forked variant). The interpreter's finalization then follows as in
-    # any kernel, with no handler left to run twice.
-    import atexit
-
-    atexit._run_exitfuncs()
 
 
 def main() -> None:

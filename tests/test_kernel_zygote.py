@@ -120,10 +120,8 @@ def test_a_kernel_whose_hidden_paths_its_root_would_show_starts_the_plain_way(zy
     cmd = [sys.executable, "-P", "-m", "dlcourse.kernel_app", "-f", "k.json"]
     env = kernel_environment(os.environ)
     assert km._zygote_request_for(config, cmd, env) is None
-    assert km._zygote_request_for({**config, "hidden_paths": []}, cmd, env)["args"] == [
-        "-f",
-        "k.json",
-    ]
+    forked, request = km._zygote_request_for({**config, "hidden_paths": []}, cmd, env)
+    assert forked is zygote and request["args"] == ["-f", "k.json"]
     # another program, or another environment, is not the zygote's to start
     assert (
         km._zygote_request_for({**config, "hidden_paths": []}, ["/usr/bin/python3", *cmd[1:]], env)

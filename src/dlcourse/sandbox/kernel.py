@@ -237,7 +237,7 @@ class SandboxedKernelManager(OrderlyKernelManager):
 
     _ipc_dir: str | None = None
     _sealed = False
-    _zygote_request: dict | None = None
+    _zygote_request: tuple | None = None  # (zygote, request)
     # what the launcher could not apply (None: no report read, no sandbox)
     missing: list[str] | None = None
 
@@ -285,15 +285,16 @@ class SandboxedKernelManager(OrderlyKernelManager):
         self._zygote_request = self._zygote_request_for(config, list(kernel_cmd), kw["env"])
         return launcher + list(kernel_cmd), kw
 
-    def _zygote_request_for(self, config: dict, kernel_cmd: list[str], env: dict) -> dict | None:
-        """What the kernel zygote of this process (see
-        :mod:`dlcourse.sandbox.kernel_zygote`) needs to fork this kernel, or
-        None where it must start the plain way: no zygote, not our kernel
-        program, or hidden paths that the kernel's root would still show
-        (only the launcher may hold those)."""
+    def _zygote_request_for(self, config: dict, kernel_cmd: list[str], env: dict):
+        """The kernel zygote of this process (see
+        :mod:`dlcourse.sandbox.kernel_zygote`) and what it needs to fork this
+        kernel, as ``(zygote, request)``; or None where the kernel must start
+        the plain way: no zygote, not our kernel program, or hidden paths that
+        the kernel's root would still show (only the launcher may hold those)."""
         from dlcourse.sandbox import filesystem, kernel_zygote
 
-        if kernel_zygote.current() is None or not self._ipc_dir:
+        zygote = kernel_zygote.current()
+        if zygote is None or not self._ipc_dir:
             return None
         program = ["-P", "-m", "dlcourse.kernel_app"]
         ours = os.path.dirname(os.path.abspath(sys.executable))
@@ -301,20 +302,19 @@ class SandboxedKernelManager(OrderlyKernelManager):
             return None
         if filesystem.visible_in_allow_list(config["hidden_paths"], config["writable"], env):
             return None
-        return {
+        return zygote, {
             "sandbox": {**config, "hidden_paths": []},
             "args": kernel_cmd[4:],
             "environ": env,
         }
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        request, self._zygote_request = self._zygote_request, None
-        if request is not None:
-            from dlcourse.sandbox import kernel_zygote
-
+        forked, self._zygote_request = self._zygote_request, None
+        if forked is not None:
+            zygote, request = forked
             try:
-                process = kernel_zygote.current().spawn(request)
-            except (OSError, AttributeError) as exc:
+                process = zygote.spawn(request)
+            except OSError as exc:
                 log.info("kernel zygote: %s; starting the kernel the plain way", exc)
             else:
                 # what LocalProvisioner.launch_kernel records; no process

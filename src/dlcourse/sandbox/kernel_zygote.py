@@ -53,7 +53,7 @@ import socket
 import subprocess
 import sys
 
-from dlcourse.sandbox.zygote import STATUS, ForkedProcess, ZygoteError
+from dlcourse.sandbox.zygote import Children, ForkedProcess, ZygoteError
 
 MAX_CONFIG = 60_000  # written before the fork: below a pipe's 64 KiB
 REQUEST = b"kernel"
@@ -284,32 +284,9 @@ def _probe() -> bool:
 def _serve(sock: socket.socket) -> None:
     """Fork a kernel per request; report each one's end on its status pipe.
     Returns when the fork server's end of the socket closes."""
-    statuses: dict[int, int] = {}
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-
-    def reap() -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            fd = statuses.pop(pid, None)
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.write(fd, STATUS.pack(status))
-                os.close(fd)
-
+    children = Children()
     while True:
-        reap()
-        ready, _, _ = select.select([sock, wake_r], [], [])
-        if wake_r in ready:
-            with contextlib.suppress(BlockingIOError):
-                os.read(wake_r, 4096)
-        if sock not in ready:
+        if not children.wait_for(sock):
             continue
         try:
             message, fds, _, _ = socket.recv_fds(sock, 64, 6)
@@ -330,7 +307,7 @@ def _serve(sock: socket.socket) -> None:
             continue
         if pid == 0:
             # nothing of the siblings stays reachable (from the frames)
-            statuses.clear()
+            children.forget()
             # The child closes this descriptor (closerange) and the kernel
             # reuses its number; the socket object, still held by these
             # frames, would close that number again when they unwind at the
@@ -343,7 +320,7 @@ def _serve(sock: socket.socket) -> None:
             raise SystemExit(0)
         for fd in fds[1:4] + fds[5:]:
             os.close(fd)
-        statuses[pid] = status_w
+        children.add(pid, status_w)
         reply = socket.socket(fileno=answer)
         try:
             pidfd = os.pidfd_open(pid)
@@ -363,8 +340,6 @@ def _become_kernel(answer, config_r, out, err, _status, lifeline) -> None:
     leaves Python normally, exit handlers and all); exits 70 if the kernel
     could not be set up."""
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         # no death signal tied to the zygote: a zygote that dies (the
         # machine's doing) must not take running kernels, and a cell's

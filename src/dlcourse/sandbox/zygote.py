@@ -281,37 +281,60 @@ class Zygote:
 # -- the zygote's side ------------------------------------------------------
 
 
-def _serve(sock: socket.socket) -> None:
-    """Fork a child per request; report each child's end on its status pipe.
-    Returns when the grader's end of the socket closes."""
-    statuses: dict[int, int] = {}
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.set_wakeup_fd(wake_w)
-    # a handler (not SIG_IGN, which would reap without a status) so that
-    # SIGCHLD reaches the wakeup descriptor
-    signal.signal(signal.SIGCHLD, lambda *_: None)
+class Children:
+    """A zygote's forked children, each with the pipe its wait status (4
+    bytes, :data:`STATUS`) is written to when it ends. Made in the zygote
+    before its first fork: SIGCHLD wakes :meth:`wait_for` through a wakeup
+    pipe (a handler, not SIG_IGN, which would reap without a status)."""
 
-    def reap() -> None:
-        while statuses:
+    def __init__(self):
+        self.statuses: dict[int, int] = {}
+        self._wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+
+    def add(self, pid: int, status_fd: int) -> None:
+        self.statuses[pid] = status_fd
+
+    def reap(self) -> None:
+        """Write the status of every child that has ended to its pipe."""
+        while self.statuses:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            fd = statuses.pop(pid, None)
+            fd = self.statuses.pop(pid, None)
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.write(fd, STATUS.pack(status))
                 os.close(fd)
 
-    while True:
-        reap()
-        ready, _, _ = select.select([sock, wake_r], [], [])
-        if wake_r in ready:
+    def wait_for(self, sock: socket.socket) -> bool:
+        """Reap, then wait until ``sock`` can be read or a child ends;
+        whether ``sock`` can be read."""
+        self.reap()
+        ready, _, _ = select.select([sock, self._wake_r], [], [])
+        if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError):
-                os.read(wake_r, 4096)
-        if sock not in ready:
+                os.read(self._wake_r, 4096)
+        return sock in ready
+
+    def forget(self) -> None:
+        """In a forked child: none of this is its own (the descriptors are
+        closed with the rest; its siblings' pids are not its business)."""
+        self.statuses.clear()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+
+def _serve(sock: socket.socket) -> None:
+    """Fork a child per request; report each child's end on its status pipe.
+    Returns when the grader's end of the socket closes."""
+    children = Children()
+    while True:
+        if not children.wait_for(sock):
             continue
         try:
             message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 4)
@@ -333,11 +356,12 @@ def _serve(sock: socket.socket) -> None:
             sock.send(json.dumps({"error": str(exc)[:500]}).encode())
             continue
         if pid == 0:
+            children.forget()
             _become_worker(config, *fds)
         request_r, reply_w, stderr_fd, status_w = fds
         for fd in (request_r, reply_w, stderr_fd):
             os.close(fd)
-        statuses[pid] = status_w
+        children.add(pid, status_w)
         sock.send(json.dumps({"pid": pid}).encode())
 
 
@@ -345,8 +369,6 @@ def _become_worker(config: dict, request_r: int, reply_w: int, stderr_fd: int, _
     """In the forked child: the descriptors and state of a freshly started
     worker, then the worker itself. Never returns."""
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         from dlcourse.sandbox.confine import die_with_parent
 

@@ -22,13 +22,21 @@ def shared_execution_cache(tmp_path_factory, worker_id):
     base = tmp_path_factory.getbasetemp()
     folder = (base.parent if worker_id != "master" else base) / "execution-cache"
     folder.mkdir(exist_ok=True)
-    previous = os.environ.get("DLCOURSE_EXECUTION_CACHE")
+    # the graders' own values (dlcourse.reference_cache) likewise: computed
+    # once per session, never read from a cache an earlier version left
+    reference = folder.parent / "reference-cache"
+    previous = {
+        name: os.environ.get(name)
+        for name in ("DLCOURSE_EXECUTION_CACHE", "DLCOURSE_REFERENCE_CACHE")
+    }
     os.environ["DLCOURSE_EXECUTION_CACHE"] = str(folder)
+    os.environ["DLCOURSE_REFERENCE_CACHE"] = str(reference)
     yield folder
-    if previous is None:
-        os.environ.pop("DLCOURSE_EXECUTION_CACHE", None)
-    else:
-        os.environ["DLCOURSE_EXECUTION_CACHE"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

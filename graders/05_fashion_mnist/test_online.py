@@ -71,14 +71,15 @@ def test_updates_and_times(comparison):
 
 
 @pytest.fixture
-def expected_accuracies(reference_code, fashion, once_per_grading):
+def expected_accuracies(request, fashion, once_per_grading, once_per_course):
     """The grader's own two runs: one epoch each from the prescribed initial
     weights, with the reference build_model and train, in a sandbox where no
     code of the submission runs (the answer cell could redefine train in
-    its own sandbox, and so decide what is expected of it)."""
-    ref = reference_code
+    its own sandbox, and so decide what is expected of it). The same for
+    every submission: run once per course and code version."""
 
     def runs():
+        ref = request.getfixturevalue("reference_code")
         accuracies = {}
         for name, size in (("online", 1), ("minibatch", BATCH)):
             ref.torch.manual_seed(SEED)
@@ -92,7 +93,8 @@ def expected_accuracies(reference_code, fashion, once_per_grading):
                 accuracies["minibatch after online"] = float(again["test_accuracy"][-1])
         return accuracies
 
-    return once_per_grading("expected_accuracies", runs)
+    parts = {"what": "online expected accuracies", "runs": [N, BATCH, SEED, TEST]}
+    return once_per_grading("expected_accuracies", lambda: once_per_course(parts, runs))
 
 
 def test_accuracies(comparison, expected_accuracies):

@@ -20,6 +20,7 @@ as JSON for the nbgrader step.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -462,6 +463,32 @@ def reference_code(request, sandbox_limits) -> StudentCode:
     the ``student`` sandbox the student's answer cell runs after the earlier
     cells' reference code and can replace any of it.)"""
     return _code_of_the_cell(request, sandbox_limits, "reference_code", reference_only=True)
+
+
+@pytest.fixture
+def once_per_course(request):
+    """``once_per_course(parts, compute)``: ``compute()``'s result (JSON
+    data), computed once per machine and code version and kept between
+    gradings (:mod:`dlcourse.reference_cache`), under a key made of
+    ``parts`` (a dict with ``what``: the computation, in words; and whatever
+    else it depends on), the assignment and its reference notebook. For
+    values no submission can influence: the reference's own runs."""
+    from dlcourse.reference_cache import cached_json
+
+    root, assignment = _course_of(request)
+    graders = Path(request.node.path).resolve().parent
+    reference = root / "source" / assignment / f"{assignment}.ipynb"
+
+    def get(parts: dict, compute):
+        try:
+            notebook = hashlib.sha256(reference.read_bytes()).hexdigest()
+        except OSError:
+            return compute()  # the reference's own error, raised where it is used
+        return cached_json(
+            {**parts, "assignment": assignment, "reference": notebook}, compute, graders
+        )
+
+    return get
 
 
 @pytest.fixture

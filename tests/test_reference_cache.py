@@ -74,27 +74,42 @@ def test_arrays_come_back_exactly_and_new_each_time(cache, graders):
 
 
 def test_a_change_to_what_it_depends_on_computes_it_again_and_replaces_the_old(
-    cache, graders, tmp_path
+    cache, graders, monkeypatch, tmp_path
 ):
     compute = Counting([1.0])
     cached_json({"what": "v", "seed": 0}, compute, graders)
-    cached_json({"what": "v", "seed": 1}, compute, graders)  # other parts
-    assert compute.calls == 2
+    cached_json({"what": "v", "seed": 1}, compute, graders)  # other parts: kept apart
+    assert compute.calls == 2 and len(list(cache.glob("v-*"))) == 2
     # the graders' code (any .py file of their folder)
     (graders / "conftest.py").write_text("X = 1\n")
     reference_cache._code_digest.cache_clear()
     cached_json({"what": "v", "seed": 1}, compute, graders)
     assert compute.calls == 3
-    # one entry per computation: the older keys of "v" are gone
-    assert len([p for p in cache.iterdir() if p.name.startswith("v-")]) == 1
-    # another computation's entries stay, even with a name that begins alike
-    cached_json({"what": "v w"}, Counting(2), graders)
-    cached_json({"what": "v", "seed": 2}, compute, graders)
-    assert len([p for p in cache.iterdir() if p.name.startswith("v-w-")]) == 1
-    # the library's own code and the versions are in every key
-    assert reference_cache.key({"what": "v"}, graders) != reference_cache.key(
-        {"what": "v"}, tmp_path
-    )
+    # the entry it replaces (same parts, older key) is gone; the other stays
+    assert len(list(cache.glob("v-*"))) == 2
+    cached_json({"what": "v", "seed": 0}, compute, graders)
+    cached_json({"what": "v", "seed": 1}, compute, graders)
+    assert compute.calls == 4
+    # names that read alike are other computations
+    for what in ("v w", "v-w", "V W"):
+        cached_json({"what": what}, Counting(what), graders)
+    assert [cached_json({"what": w}, Counting(None), graders) for w in ("v w", "v-w", "V W")] == [
+        "v w",
+        "v-w",
+        "V W",
+    ]
+    # the library's own code, the versions and the CPU are in every key
+    before = reference_cache.key({"what": "v"}, graders)
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "a.py").write_text("A = 1\n")
+    monkeypatch.setattr(reference_cache, "_LIBRARY", library)
+    assert reference_cache.key({"what": "v"}, graders) != before
+    moved = reference_cache.key({"what": "v"}, graders)
+    monkeypatch.setattr(np, "__version__", "0.0")
+    assert reference_cache.key({"what": "v"}, graders) != moved
+    monkeypatch.setattr(reference_cache, "_cpu", lambda: "another CPU")
+    assert reference_cache.key({"what": "v"}, graders) not in (before, moved)
 
 
 def test_a_failed_computation_is_not_kept(cache, graders):
@@ -107,18 +122,92 @@ def test_a_failed_computation_is_not_kept(cache, graders):
     assert cached_json({"what": "v"}, compute, graders) == 3 and compute.calls == 1
 
 
-def test_a_damaged_entry_is_computed_again(cache, graders):
+def test_a_damaged_entry_is_computed_again_and_replaced(cache, graders):
     compute = Counting({"a": 1})
     cached_json({"what": "v"}, compute, graders)
     (entry,) = cache.glob("v-*.json")
     entry.write_bytes(b"{not json")
     assert cached_json({"what": "v"}, compute, graders) == {"a": 1} and compute.calls == 2
-    arrays = Counting({"a": np.arange(5)})
+    assert cached_json({"what": "v"}, compute, graders) == {"a": 1} and compute.calls == 2
+
+    made = {"a": np.arange(5.0), "b": np.ones((2, 3), dtype=np.int32)}
+    arrays = Counting(made)
     cached_arrays({"what": "w"}, arrays, graders)
     (folder,) = cache.glob("w-*")
-    (folder / "a.npy").write_bytes(b"\x93NUMPY garbage")
-    assert np.array_equal(cached_arrays({"what": "w"}, arrays, graders)["a"], np.arange(5))
-    assert arrays.calls == 2
+
+    def damage(how):
+        if how == "garbage":
+            (folder / "a.npy").write_bytes(b"\x93NUMPY garbage")
+        elif how == "zeros of the same size":  # a write the machine lost
+            size = (folder / "a.npy").stat().st_size
+            header = (folder / "a.npy").read_bytes()[:128]
+            (folder / "a.npy").write_bytes(header + bytes(size - 128))
+        elif how == "a file missing":  # a half-removed entry
+            (folder / "b.npy").unlink()
+        elif how == "a file too many":
+            np.save(folder / "c.npy", np.zeros(1))
+        elif how == "no manifest":
+            (folder / reference_cache.MANIFEST).unlink()
+        elif how == "a header of a huge array":
+            np.save(folder / "a.npy", np.zeros(1))
+            data = (folder / "a.npy").read_bytes().replace(b"(1,)", b"(10**15,)"[:4])
+            (folder / "a.npy").write_bytes(data)
+
+    hows = ["garbage", "zeros of the same size", "a file missing", "a file too many"]
+    hows += ["no manifest", "a header of a huge array"]
+    for calls, how in enumerate(hows, start=2):
+        damage(how)
+        kept = cached_arrays({"what": "w"}, arrays, graders)
+        assert arrays.calls == calls, how
+        assert set(kept) == {"a", "b"} and np.array_equal(kept["b"], made["b"]), how
+        # and repaired: the next read is the kept entry's
+        (folder,) = cache.glob("w-*")
+        cached_arrays({"what": "w"}, arrays, graders)
+        assert arrays.calls == calls, how
+
+
+def test_a_miss_and_a_hit_return_the_same_kind_of_arrays(cache, graders):
+    import torch
+
+    made = {"t": torch.arange(4.0), "l": [1, 2, 3], "r": np.arange(3)}
+    made["r"].flags.writeable = False
+    miss = cached_arrays({"what": "w"}, lambda: made, graders)
+    hit = cached_arrays({"what": "w"}, lambda: made, graders)
+    for got in (miss, hit):
+        assert all(type(a) is np.ndarray and a.flags.writeable for a in got.values())
+        assert got["t"].dtype == np.float32 and got["l"].tolist() == [1, 2, 3]
+    assert miss["r"] is not made["r"]
+
+
+def test_what_the_cache_cannot_use_fails_nothing(cache, graders, tmp_path):
+    # a FIFO where an entry would be: not opened for reading (no hang)
+    name = reference_cache.entry_name({"what": "v"}, graders, ".json")
+    cache.mkdir()
+    os.mkfifo(cache / name)
+    assert cached_json({"what": "v"}, Counting(5), graders) == 5
+    # a link left in the graders' folder (an editor's lock file)
+    (graders / ".#test_x.py").symlink_to(tmp_path / "nowhere")
+    reference_cache._code_digest.cache_clear()
+    assert cached_json({"what": "w"}, Counting(6), graders) == 6
+    # a writer's leftovers are removed once old
+    leftover = cache / ".writing-old"
+    leftover.mkdir()
+    os.utime(leftover, (0, 0))
+    recent = cache / ".writing-recent"
+    recent.mkdir()
+    cached_json({"what": "x"}, Counting(7), graders)
+    assert not leftover.exists() and recent.exists()
+
+
+def test_without_root_nothing_is_kept(cache, graders, monkeypatch):
+    # without root the student's code runs as the grading user and could
+    # write the folder: it is not used
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert reference_cache.folder() is None
+    compute = Counting(1)
+    cached_json({"what": "v"}, compute, graders)
+    cached_json({"what": "v"}, compute, graders)
+    assert compute.calls == 2 and not cache.exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make files of another user")

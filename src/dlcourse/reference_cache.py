@@ -3,29 +3,35 @@
 Some hidden graders compute the same values for every student: 05's grader
 repeats the reference's online and minibatch runs (about 3 s) to know what
 accuracies to expect, and prepares the whole FashionMNIST set as the
-notebook prescribes (about 1.7 s). Computed once per machine and code
-version instead of once per grading:
+notebook prescribes (about 1.7 s); 04's loads scikit-learn's data sets (1 s
+of imports). Computed once per machine and code version instead of once per
+grading:
 
-    arrays = cached_arrays({"what": "fashion-mnist standardised"}, prepare)
-    value = cached_json({"what": "expected accuracies", ...}, compute)
+    arrays = cached_arrays({"what": "fashion-mnist standardised"}, prepare, graders)
+    value = cached_json({"what": "expected accuracies", ...}, compute, graders)
 
-``compute`` is called when nothing is kept under the key, and what it returns
-is kept (JSON data, or a dict of name -> numpy array kept as a folder of
-``.npy`` files, loaded without pickle). The key is a SHA-256 of the given parts together
-with everything else a result could depend on: this library's code and the
-calling graders' folder (every ``.py`` file, by content), and the versions
-of Python, numpy and torch with torch's CPU capability. A change to any of
-them is a new key; an entry a newer one replaces under the same ``what`` is
-removed, so the folder holds one entry per computation.
+``compute`` is called when nothing valid is kept under the key, and what it
+returns is kept: JSON data, or a dict of name -> numpy array kept as a folder
+of ``.npy`` files (loaded without pickle) with a manifest of their names and
+SHA-256 digests, checked on every read. The key is a SHA-256 of the given
+parts together with everything else a result could depend on: this
+library's code and the calling graders' folder (every ``.py`` file, by
+content), the versions of Python, numpy and torch, and the machine's CPU
+(model and flags: floating-point results of the same code can differ
+between CPUs). A change to any of them is a new key; the entry it replaces
+(same parts, older key) is removed, so the folder holds one entry per
+computation.
 
 The folder is ``$DLCOURSE_REFERENCE_CACHE``, else
 ``$XDG_CACHE_HOME/dlcourse/reference`` (``~/.cache``): the grading user's,
 which no sandbox sees (a sandbox's root shows only what it allows, and its
-HOME is its own). It is used only when it is a real folder, owned by this
-user and writable by no one else; its entries only when they are regular
-files of this user (never followed through a link). ``DLCOURSE_REFERENCE_CACHE=0``
-turns it off. Nothing here can fail a grading: an entry that cannot be read
-is computed again, one that cannot be written is not kept.
+HOME is its own). It is used only when grading as root (without root the
+student's code runs as the grading user and could write it), only when it
+is a real folder owned by root and writable by no one else, and its entries
+only when they are regular files of root's, never followed through a link.
+``DLCOURSE_REFERENCE_CACHE=0`` turns it off. Nothing here can fail a
+grading: an entry that cannot be read or does not match its manifest is
+computed again and replaced, one that cannot be written is not kept.
 
 Only for values that no submission influences: computed from the course's
 own code and data (the reference sandbox, the official data files), never
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import logging
 import os
@@ -45,6 +52,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,47 +61,84 @@ import numpy as np
 log = logging.getLogger("dlcourse.reference_cache")
 
 ENV = "DLCOURSE_REFERENCE_CACHE"
+MANIFEST = "manifest.json"
 _LIBRARY = Path(__file__).resolve().parent
+# a writer's leftovers (killed at its time limit) are removed after this long
+STALE_SECONDS = 3600
 
 
 def folder() -> Path | None:
-    """The cache folder, or None when turned off."""
+    """The cache folder, or None when turned off or not grading as root."""
+    if os.geteuid() != 0:
+        return None
     value = os.environ.get(ENV)
     if value is not None:
         return None if value.strip() in ("", "0") else Path(value)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # no HOME and no home directory
+        return None
     return Path(base) / "dlcourse" / "reference"
 
 
 @functools.cache
 def _code_digest(root: Path) -> str:
-    """SHA-256 over every ``.py`` file under ``root`` (path and content)."""
+    """SHA-256 over every regular ``.py`` file under ``root`` (path and
+    content); a file that cannot be read counts by its name and error."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+        try:
+            digest.update(path.read_bytes() if path.is_file() else b"<not a file>")
+        except OSError as exc:
+            digest.update(f"<{type(exc).__name__}>".encode())
+        digest.update(b"\0")
     return digest.hexdigest()
+
+
+@functools.cache
+def _cpu() -> str:
+    """The CPU's model and flags (of its first processor), as /proc/cpuinfo has them."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return platform.processor()
+    first = text.split("\n\n", 1)[0]
+    wanted = ("vendor_id", "model name", "flags", "Features", "CPU part", "cpu model")
+    lines = [line for line in first.splitlines() if line.split(":", 1)[0].strip() in wanted]
+    return "\n".join(lines)
 
 
 def _environment() -> dict:
     versions = {
         "python": sys.version,
         "machine": platform.machine(),
+        "cpu": _cpu(),
         "numpy": np.__version__,
         "library": _code_digest(_LIBRARY),
     }
     torch = sys.modules.get("torch")
     if torch is not None:
         versions["torch"] = torch.__version__
-        versions["cpu"] = torch.backends.cpu.get_cpu_capability()
+        versions["torch_cpu"] = torch.backends.cpu.get_cpu_capability()
     return versions
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def key(parts: dict, graders: Path) -> str:
     """The key of ``parts`` for a computation of the graders in folder
     ``graders``: 64 hex digits."""
-    whole = {"parts": parts, "graders": _code_digest(graders), **_environment()}
-    return hashlib.sha256(json.dumps(whole, sort_keys=True, default=str).encode()).hexdigest()
+    return _digest({"parts": parts, "graders": _code_digest(graders), **_environment()})
+
+
+def entry_name(parts: dict, graders: Path, suffix: str = "") -> str:
+    """``<what>-<parts' digest, 16>-<key>`` plus ``suffix``: entries of the
+    same parts under other keys are the ones a new entry replaces."""
+    what = re.sub(r"[^a-z0-9]+", "-", str(parts.get("what", "")).lower()).strip("-")[:60]
+    return f"{what or 'entry'}-{_digest(parts)[:16]}-{key(parts, graders)}{suffix}"
 
 
 def _usable(where: Path | None) -> Path | None:
@@ -116,10 +161,6 @@ def _usable(where: Path | None) -> Path | None:
     return where
 
 
-def _slug(what: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", what.lower()).strip("-")[:60] or "entry"
-
-
 def _open(path: Path | str, dir_fd: int | None = None):
     """``path`` opened for reading if it is a regular file of this user, else None."""
     try:
@@ -138,42 +179,59 @@ def _open(path: Path | str, dir_fd: int | None = None):
     return open(fd, "rb")
 
 
-def _older(name: str) -> re.Pattern:
-    """The names of the same computation's entries under any key."""
-    slug, _, rest = name.rpartition("-")
-    return re.compile(re.escape(slug) + r"-[0-9a-f]{64}" + re.escape(rest[64:]))
+def _remove(path: Path) -> None:
+    """Remove the entry ``path`` (a file or a folder, never through a link)."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            # renamed first: a reader never finds it half removed
+            doomed = path.with_name(f".removing-{os.getpid()}-{time.monotonic_ns()}")
+            os.rename(path, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.info("reference cache: %s not removed: %s", path.name, exc)
 
 
-def _replace_older(where: Path, name: str) -> None:
-    older = _older(name)
+def _tidy(where: Path, name: str) -> None:
+    """Remove the entries ``name`` replaces (the same parts, another key) and
+    writers' leftovers older than STALE_SECONDS."""
+    same = name.rsplit("-", 1)[0] + "-"  # "<what>-<parts' digest>-"
+    now = time.time()
     for old in where.iterdir():
-        if older.fullmatch(old.name) and old.name != name:
-            if old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                old.unlink(missing_ok=True)
+        if old.name.startswith((".writing-", ".removing-")):
+            try:
+                stale = now - os.lstat(old).st_mtime > STALE_SECONDS
+            except OSError:
+                continue
+            if stale:
+                _remove(old)
+        elif old.name.startswith(same) and old.name != name:
+            _remove(old)
 
 
 def _write(where: Path, name: str, data: bytes) -> None:
-    """Keep ``data`` as ``where/name`` (whole or not at all), and remove the
-    entries it replaces: the same computation under older keys."""
+    """Keep ``data`` as ``where/name`` (whole or not at all)."""
     try:
         fd, temporary = tempfile.mkstemp(dir=where, prefix=".writing-")
         try:
             with open(fd, "wb") as fh:
                 fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(temporary, where / name)
         except BaseException:
             os.unlink(temporary)
             raise
-        _replace_older(where, name)
+        _tidy(where, name)
     except OSError as exc:
         log.info("reference cache: %s not kept: %s", name, exc)
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray] | None:
-    """The arrays of the entry folder ``path`` (one ``NAME.npy`` each), if it
-    and all its files are this user's and readable, else None."""
+    """The arrays of the entry folder ``path``: exactly the files its
+    manifest names, each with the digest it lists; None if anything is
+    missing, extra, changed, or not a regular file of this user's."""
     try:
         dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
@@ -182,16 +240,30 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray] | None:
         info = os.fstat(dfd)
         if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             return None
+        fh = _open(MANIFEST, dir_fd=dfd)
+        if fh is None:
+            return None
+        with fh:
+            manifest = json.loads(fh.read(1 << 20))
+        if not isinstance(manifest, dict) or set(os.listdir(dfd)) != {
+            MANIFEST,
+            *(f"{name}.npy" for name in manifest),
+        }:
+            return None
         arrays = {}
-        for entry in os.listdir(dfd):
-            name, dot, suffix = entry.rpartition(".")
-            fh = _open(entry, dir_fd=dfd) if dot and suffix == "npy" else None
+        for name, expected in manifest.items():
+            fh = _open(f"{name}.npy", dir_fd=dfd)
             if fh is None:
                 return None
             with fh:
-                arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
-        return arrays or None
-    except (OSError, ValueError, EOFError):
+                data = fh.read()
+            if hashlib.sha256(data).hexdigest() != expected:
+                return None
+            arrays[name] = np.lib.format.read_array(
+                io.BytesIO(data), allow_pickle=False, max_header_size=10_000
+            )
+        return arrays
+    except Exception:  # noqa: BLE001 - any damage: computed again
         return None
     finally:
         os.close(dfd)
@@ -202,33 +274,46 @@ def _write_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> None
     try:
         temporary = Path(tempfile.mkdtemp(dir=where, prefix=".writing-"))
         try:
+            manifest = {}
             for key_, array in arrays.items():
-                np.save(temporary / f"{key_}.npy", np.asarray(array), allow_pickle=False)
-            os.rename(temporary, where / name)
+                path = temporary / f"{key_}.npy"
+                with open(path, "wb") as fh:
+                    np.save(fh, array, allow_pickle=False)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                manifest[key_] = hashlib.sha256(path.read_bytes()).hexdigest()
+            (temporary / MANIFEST).write_text(json.dumps(manifest))
+            target = where / name
+            if os.path.lexists(target):
+                _remove(target)  # damaged, or it would be read
+            os.rename(temporary, target)
         except BaseException:
             # a concurrent grading kept the same entry first: theirs stays
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        _replace_older(where, name)
+        _tidy(where, name)
     except (OSError, ValueError) as exc:
         log.info("reference cache: %s not kept: %s", name, exc)
 
 
-def _entry(parts: dict, graders: Path, suffix: str) -> tuple[Path | None, str]:
-    what = str(parts.get("what", "entry"))
-    return _usable(folder()), f"{_slug(what)}-{key(parts, graders)}{suffix}"
+def _where_and_name(parts: dict, graders: Path, suffix: str) -> tuple[Path | None, str]:
+    try:
+        return _usable(folder()), entry_name(parts, graders, suffix)
+    except Exception as exc:  # noqa: BLE001 - no cache rather than no grading
+        log.info("reference cache not used: %s", exc)
+        return None, ""
 
 
 def cached_json(parts: dict, compute: Callable[[], object], graders: Path):
     """``compute()`` (JSON data: a value equal to what ``json`` gives back),
     kept under ``parts`` (with ``what``: what it is, in words)."""
-    where, name = _entry(parts, graders, ".json")
+    where, name = _where_and_name(parts, graders, ".json")
     kept = _open(where / name) if where is not None else None
     if kept is not None:
         with kept:
             try:
-                return json.load(kept)["value"]
-            except (OSError, ValueError, KeyError, TypeError):
+                return json.loads(kept.read(1 << 24))["value"]
+            except Exception:  # noqa: BLE001 - any damage: computed again
                 pass
     value = compute()
     # what a later grading will read: the same types JSON gives back
@@ -241,13 +326,14 @@ def cached_json(parts: dict, compute: Callable[[], object], graders: Path):
 def cached_arrays(
     parts: dict, compute: Callable[[], dict[str, np.ndarray]], graders: Path
 ) -> dict[str, np.ndarray]:
-    """``compute()`` (name -> numpy array of numbers; names of letters, digits
-    and underscores), kept under ``parts``. The arrays returned are new."""
-    where, name = _entry(parts, graders, "")
+    """``compute()`` (name -> array of numbers; names of letters, digits and
+    underscores), kept under ``parts``. The arrays returned are new numpy
+    arrays, the same whether computed or read."""
+    where, name = _where_and_name(parts, graders, "")
     kept = _read_arrays(where / name) if where is not None else None
     if kept is not None:
         return kept
-    arrays = compute()
+    arrays = {k: np.array(np.asarray(v), copy=True) for k, v in compute().items()}
     if any(not re.fullmatch(r"\w+", k, re.ASCII) for k in arrays):
         raise ValueError(f"array names must be letters, digits and underscores: {sorted(arrays)}")
     if where is not None:

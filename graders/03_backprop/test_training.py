@@ -20,6 +20,9 @@ MAX_TEST_MSE = {"relu": 0.08, "tanh": 0.08}
 # line's held-out MSE measured 1 - 4e-11 to 1 + 2e-10 over 60 curves; minibatches of 16
 # give up to 1.9 (constant-step noise around the line).
 MAX_LINE_RATIO = 1.001
+# where the reference itself misses MAX_TEST_MSE on a draw, the bar is this
+# many times the reference's held-out MSE on that draw
+REFERENCE_FACTOR = 1.5
 
 
 def _curve(rng):
@@ -151,7 +154,7 @@ def test_updates_match_gradient_descent(student, reference_code, rng):
 
 @graded("test_training", weight=2)
 @pytest.mark.parametrize("activation", ["relu", "tanh"], ids=["relu", "tanh"])
-def test_fits_held_out_points(student, rng, activation):
+def test_fits_held_out_points(student, rng, activation, request):
     """A trained network fits points of the curve it was never trained on."""
     X, y, X_test, y_test = _curve(rng)
     seed = int(rng.integers(1000))
@@ -159,25 +162,49 @@ def test_fits_held_out_points(student, rng, activation):
     expect_true(losses.shape == (300,), f"train_mlp(..., epochs=300) returned {losses.size} losses")
     pred = as_array(model.forward(X_test), "model.forward(X) of the trained model")
     mse = float(np.mean((pred - y_test) ** 2)) if pred.shape == y_test.shape else np.inf
+    bound = MAX_TEST_MSE[activation]
+    if np.isfinite(mse) and mse > bound:
+        # Some draws defeat the reference too (about 1 in 140 for relu: units
+        # dead on the training points; for tanh, no training point near an end
+        # of the interval): what the reference reaches on this very draw,
+        # with margin, is then the bar. Trained only when the usual bar is missed.
+        reference = _held_out_mse(request, X, y, X_test, y_test, activation=activation, seed=seed)
+        bound = max(bound, REFERENCE_FACTOR * reference)
     expect_true(
-        bool(np.isfinite(mse)) and mse <= MAX_TEST_MSE[activation],
+        bool(np.isfinite(mse)) and mse <= bound,
         f"after train_mlp(X, y, activation='{activation}') the MSE on {N_TEST} held-out points is "
-        f"{mse:.4g}; a working training loop gets below {MAX_TEST_MSE[activation]}",
+        f"{mse:.4g}; a working training loop gets below {bound:.4g}",
     )
 
 
+def _held_out_mse(request, X, y, X_test, y_test, **kwargs) -> float:
+    """The held-out MSE of the reference's train_mlp on the same draw, in a
+    sandbox where no code of the submission runs."""
+    reference = request.getfixturevalue("reference_code")
+    model, _ = _train(reference, X, y, **kwargs)
+    pred = as_array(model.forward(X_test), "the reference's model.forward(X)")
+    return float(np.mean((pred - y_test) ** 2))
+
+
 @graded("test_training")
-def test_identity_gives_best_line(student, rng):
+def test_identity_gives_best_line(student, rng, request):
     """With the identity activation (full batch) the fit is the least-squares straight line."""
     X, y, X_test, y_test = _curve(rng)
     seed = int(rng.integers(1000))
-    model, _ = _train(student, X, y, activation="identity", batch_size=N_TRAIN, seed=seed)
+    kwargs = {"activation": "identity", "batch_size": N_TRAIN, "seed": seed}
+    model, _ = _train(student, X, y, **kwargs)
     pred = as_array(model.forward(X_test), "model.forward(X) of the trained model")
     line = np.polyfit(X[:, 0], y[:, 0], 1)
     line_mse = float(np.mean((np.polyval(line, X_test) - y_test) ** 2))
     mse = float(np.mean((pred - y_test) ** 2)) if pred.shape == y_test.shape else np.inf
+    ok = bool(np.isfinite(mse)) and mse <= MAX_LINE_RATIO * line_mse
+    if not ok and np.isfinite(mse):
+        # from some start weights 300 epochs do not reach the line (about 1
+        # draw in 400): the reference's own run from the same start is the bar
+        reference = _held_out_mse(request, X, y, X_test, y_test, **kwargs)
+        ok = abs(mse - reference) <= (MAX_LINE_RATIO - 1) * reference
     expect_true(
-        bool(np.isfinite(mse)) and mse <= MAX_LINE_RATIO * line_mse,
+        ok,
         f"the identity network trained by train_mlp has held-out MSE {mse:.4g}; the least-squares "
         f"line has {line_mse:.4g}, and full-batch training should reach it within {MAX_LINE_RATIO - 1:.1%}",
     )

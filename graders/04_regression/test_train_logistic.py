@@ -85,10 +85,17 @@ def test_reaches_regularised_minimum(student, rng, lam, data_split):
     X, _, y, _ = data_split("breast_cancer", seed)
     w, b, _, _ = _train(student, X, y, lam, LR, STEPS)
     got, best = _objective(w, b, X, y, lam), _minimum(X, y, lam)
+    bound = best + LOSS_MARGIN
+    if got > bound:
+        # on a few splits (4 of the 1000 at lambda 1) lr 0.5 sits at the edge of
+        # stability and gradient descent itself is still up to 8e-4 above the
+        # minimum after 500 steps: where it is, to 1e-6, is then the bar
+        w_500, b_500 = _iterates(X, y, lam, LR, STEPS)[-1]
+        bound = max(bound, _objective(w_500, b_500, X, y, lam) + 1e-6)
     expect_true(
-        got <= best + LOSS_MARGIN,
+        got <= bound,
         f"train_logistic(..., lam={lam}, lr={LR}, steps={STEPS}) on the breast-cancer split with seed {seed} "
-        f"ends at a regularised loss of {got:.6f}; the minimum is {best:.6f} (allowed excess {LOSS_MARGIN:g}); "
+        f"ends at a regularised loss of {got:.6f}; the minimum is {best:.6f} (allowed: up to {bound:.6f}); "
         "are w and b both updated, against the gradient, every step?",
     )
 

@@ -42,7 +42,7 @@ def shared_execution_cache(tmp_path_factory, worker_id):
 @pytest.fixture
 def grade(tmp_path):
     """grade(notebook_node_or_path, assignment, seed=None, seeds=None,
-    only_cells=None) -> the hidden graders' report (with ``seeds``: each
+    only_cells=None, timeout=None) -> the hidden graders' report (with ``seeds``: each
     seed's cells under ``rounds``; with ``only_cells``: those graded cells
     only)."""
     from dlcourse.grading import run_hidden_graders
@@ -53,6 +53,7 @@ def grade(tmp_path):
         seed: int | None = None,
         seeds: list[int] | None = None,
         only_cells: list[str] | None = None,
+        timeout: float | None = None,
     ) -> dict:
         if isinstance(nb, (str, Path)):
             path = Path(nb)
@@ -63,7 +64,7 @@ def grade(tmp_path):
             path,
             assignment,
             ROOT,
-            timeout=1500 * len(seeds or [1]),
+            timeout=timeout or 1500 * len(seeds or [1]),
             seed=seed,
             seeds=seeds,
             only_cells=only_cells,

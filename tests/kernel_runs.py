@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from dlcourse.sandbox.kernel import SandboxedKernelManager
+
+
+@contextlib.contextmanager
+def kernel_zygote_started():
+    """A ready kernel zygote, the one this process forks its kernels from
+    while the block runs (as the batch's fork server has one)."""
+    from dlcourse.sandbox import kernel_zygote
+    from dlcourse.sandbox.kernel import kernel_environment
+
+    zygote = kernel_zygote.start_server_zygote(kernel_environment(os.environ))
+    assert zygote.check_ready(60)
+    try:
+        yield zygote
+    finally:
+        kernel_zygote._server = None
+        zygote.close()
 
 
 async def outputs(

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kernel_runs import outputs
+from kernel_runs import kernel_zygote_started, outputs
 from processes import gone
 
 from dlcourse.sandbox import filesystem, kernel_zygote
@@ -25,13 +25,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def zygote():
-    z = kernel_zygote.start_server_zygote(kernel_environment(os.environ))
-    assert z.check_ready(60)
-    try:
+    with kernel_zygote_started() as z:
         yield z
-    finally:
-        kernel_zygote._server = None
-        z.close()
 
 
 async def _outputs(workdir: Path, *codes: str) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from course import ROOT
-from kernel_runs import outputs
+from kernel_runs import kernel_zygote_started, outputs
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the kernel sandbox needs root (CI runs as root)"
@@ -25,16 +25,8 @@ def kernel_start(request):
     if request.param == "launched":
         yield None
         return
-    from dlcourse.sandbox import kernel_zygote
-    from dlcourse.sandbox.kernel import kernel_environment
-
-    zygote = kernel_zygote.start_server_zygote(kernel_environment(os.environ))
-    assert zygote.check_ready(60)
-    try:
+    with kernel_zygote_started() as zygote:
         yield zygote
-    finally:
-        kernel_zygote._server = None
-        zygote.close()
 
 
 PROBE = """

@@ -52,3 +52,52 @@ def test_bad_draws_end_and_grade_the_reference_in_full(grade, case):
         for grade_id in cells:
             cell = graded[grade_id]
             assert cell["score"] == cell["points"], (seed, grade_id, cell)
+
+
+def _grader_module(assignment: str, name: str):
+    import importlib.util
+
+    from course import ROOT
+
+    path = ROOT / "graders" / assignment / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"grader_{assignment}_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_training_mode_check_never_takes_a_correct_loop_for_evaluation_mode():
+    """05 test_training_and_evaluation_modes fails a loop whose epoch loss,
+    with dropout on, equals the model's loss in evaluation mode (to 1e-5).
+    On the prescribed network's own logits dropout moved that loss by about
+    1e-4, and one epoch in a few hundred to 50 fell within the tolerance: a
+    correct train lost points (CI, 2026-12-03). The check's model must keep
+    every draw of the dropout masks far from it."""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    grader = _grader_module("05_fashion_mnist", "test_train")
+    torch.manual_seed(0)  # the reference build_model's initial weights
+    network = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(),
+        nn.Linear(256, 128), nn.ReLU(),
+        nn.Linear(128, 64), nn.ReLU(),
+        nn.Linear(64, 10),
+    )  # fmt: skip
+    model = grader._modes_model(torch, network)
+    X = torch.from_numpy(np.random.default_rng(0).standard_normal((64, 784)).astype(np.float32))
+    y = torch.full((64,), grader.CERTAIN_CLASS)
+    loss = nn.functional.cross_entropy
+    with torch.no_grad():
+        model.eval()
+        evaluation = loss(model(X), y).item()
+        model.train()
+        gaps = []
+        for draw in range(3000):
+            torch.manual_seed(draw)
+            # the check's epoch: two batches of 32, weighted by size
+            epoch = (loss(model(X[:32]), y[:32]).item() + loss(model(X[32:]), y[32:]).item()) / 2
+            gaps.append(abs(epoch - evaluation))
+    tolerance = 1e-5 * max(1.0, evaluation)
+    assert min(gaps) > 1000 * tolerance, (min(gaps), tolerance)

@@ -15,12 +15,14 @@ the initial weights, whatever order the batches come in:
 - on identical examples every batch has the same gradient, so the gradients
   left after the loop are one batch's (or none, when zeroed after the step)
   and not a sum over batches (no ``zero_grad``);
-- with a dropout layer appended to the model, losses computed in training
-  mode vary from call to call and those in evaluation mode do not, so the
-  history shows which mode each number was computed in. (The prescribed
-  network computes the same in both modes, so the rule "train in training
-  mode, evaluate in evaluation mode" is observable only on such a model;
-  ``train`` takes any model.)
+- with a layer that makes one class certain and a dropout layer appended to
+  the model, the training loss on examples of that class is about 0 in
+  evaluation mode and far from it in training mode (dropout removes the
+  certainty from about half of them), and test metrics vary from epoch to
+  epoch in training mode only, so the history shows which mode each number
+  was computed in. (The prescribed network computes the same in both modes,
+  so the rule "train in training mode, evaluate in evaluation mode" is
+  observable only on such a model; ``train`` takes any model.)
 """
 
 import math
@@ -47,6 +49,9 @@ PROBE_TEST = 200  # test images of the lr = 0 runs
 # 1e-6). The plain mean of the batch losses of the weighting run differs from
 # the weighted one by 7.4e-3 (measured, 101 examples in batches of 20, seed 0).
 LOSS_TOL = 1e-4
+# the modes check's layer: adds CERTAIN to the logit of CERTAIN_CLASS (the
+# network's logits start within about 0.2 of 0, so the class wins by far)
+CERTAIN, CERTAIN_CLASS = 20.0, 0
 
 
 def _subset(fashion):
@@ -132,6 +137,30 @@ def _cross_entropy(net, X, y) -> tuple[float, float, float]:
     return float(loss), float(accuracy), float(soft)
 
 
+def _certain_bias() -> np.ndarray:
+    """(10,) float32: CERTAIN at CERTAIN_CLASS, 0 elsewhere."""
+    bias = np.zeros(10, dtype=np.float32)
+    bias[CERTAIN_CLASS] = CERTAIN
+    return bias
+
+
+def _modes_model(torch_, network):
+    """``network`` (built with the torch module ``torch_``: the student's
+    sandbox's, or the grader's) followed by the modes check's layer and
+    dropout (see test_training_and_evaluation_modes)."""
+    certain = torch_.nn.Linear(10, 10)
+    certain.weight = torch_.nn.Parameter(torch_.from_numpy(np.eye(10, dtype=np.float32)))
+    certain.bias = torch_.nn.Parameter(torch_.from_numpy(_certain_bias()))
+    return torch_.nn.Sequential(network, certain, torch_.nn.Dropout(0.5))
+
+
+def _with_certain_class(net):
+    """The grader's ``net`` followed by the modes check's layer (evaluation
+    mode: no dropout)."""
+    shift = torch.from_numpy(_certain_bias())
+    return lambda x: net(x) + shift
+
+
 # ---------------------------------------------------------------- the real run
 
 
@@ -206,14 +235,17 @@ def test_history_describes_the_trained_model(trained, fashion, network_from):
 # ----------------------------------------------------- the rules, at lr = 0
 
 
-def _probe(student, fashion, model, n, batch, epochs, rows=None):
+def _probe(student, fashion, model, n, batch, epochs, rows=None, labels=None):
     """train(model, ...) with lr = 0 on n training rows (``rows``: indices
-    into the fixed subset, default the first n) and PROBE_TEST test rows.
+    into the fixed subset, default the first n; ``labels``: (n,) labels
+    instead of theirs) and PROBE_TEST test rows.
     Returns (history, initial state, X, y, Xt, yt); fails if the weights moved."""
     __tracebackhide__ = True
     X, y = _subset(fashion)
     rows = np.arange(n) if rows is None else rows
     X, y = X[rows], y[rows]
+    if labels is not None:
+        y = np.asarray(labels, dtype=y.dtype)
     Xt, yt = fashion["X_test"][:PROBE_TEST], fashion["y_test"][:PROBE_TEST]
     before = student.model_state(model)
     args = [student.torch.from_numpy(np.ascontiguousarray(a)) for a in (X, y, Xt, yt)]
@@ -328,21 +360,34 @@ def test_training_and_evaluation_modes(
     """Batches go through the model in training mode, the test metrics in evaluation mode."""
     n, batch, epochs = 64, 32, 2
     torch_ = student.torch
-    # a dropout layer on the logits: active in training mode only
-    model = torch_.nn.Sequential(
-        network_in_sandbox(student, initial_tensors(SEED)), torch_.nn.Dropout(0.5)
-    )
+    # After the network, a layer that adds CERTAIN to the logit of class
+    # CERTAIN_CLASS, then dropout, active in training mode only. The training
+    # examples are all labelled CERTAIN_CLASS: in evaluation mode every one
+    # of them is classified with certainty (loss below 1e-7); in training
+    # mode dropout zeroes that logit for about half of them (loss about
+    # ln 10 each), so an epoch's training loss is near 0 only when no example
+    # lost it (2**-64 per epoch). Dropout on the network's own logits alone
+    # changed the loss by about 1e-4 at the start of training, and about one
+    # epoch in 50 fell within the check's tolerance (a correct train failed).
+    model = _modes_model(torch_, network_in_sandbox(student, initial_tensors(SEED)))
     model.eval()  # train must switch to training mode itself, every epoch
-    history, before, X, y, Xt, yt = _probe(student, fashion, model, n, batch, epochs)
-    net = network_from(before, "the model given to train")
+    history, before, X, y, Xt, yt = _probe(
+        student, fashion, model, n, batch, epochs, labels=np.full(n, CERTAIN_CLASS)
+    )
+    net = _with_certain_class(
+        network_from(
+            {k: v for k, v in before.items() if k.startswith("0.")}, "the model given to train"
+        )
+    )
     eval_train, _, _ = _cross_entropy(net, X, y)
     eval_test, eval_accuracy, _ = _cross_entropy(net, Xt, yt)
     for k, got in enumerate(history["train_loss"]):
         if abs(got - eval_train) <= 1e-5 * max(1.0, eval_train):
             fail(
-                f"with a dropout layer appended to the model and lr=0, history['train_loss'][{k}] "
-                f"is exactly the model's loss in evaluation mode, {eval_train:.5f} (in training "
-                f"mode dropout makes it differ): epoch {k + 1}'s batches went through the model "
+                f"with a layer that makes class {CERTAIN_CLASS} certain and a dropout layer "
+                f"appended to the model and lr=0, history['train_loss'][{k}] is exactly the "
+                f"model's loss in evaluation mode, {eval_train:.5f} (in training mode dropout "
+                f"makes it differ): epoch {k + 1}'s batches went through the model "
                 "in evaluation mode; call model.train() at the start of every epoch"
             )
     losses, accuracies = history["test_loss"], history["test_accuracy"]
@@ -356,7 +401,8 @@ def test_training_and_evaluation_modes(
     varies = max(losses) - min(losses) > LOSS_TOL or max(accuracies) - min(accuracies) > 1e-3
     expect_true(
         not varies,
-        f"with a dropout layer appended to the model and lr=0 (the weights do not move), "
+        f"with a layer that makes class {CERTAIN_CLASS} certain and a dropout layer appended "
+        "to the model and lr=0 (the weights do not move), "
         f"history['test_loss'] is {[round(v, 4) for v in losses]} and history['test_accuracy'] "
         f"{[round(v, 4) for v in accuracies]}, where evaluation mode gives {eval_test:.4f} and "
         f"{eval_accuracy:.4f} every epoch: the test metrics were computed in training mode; "

@@ -154,7 +154,14 @@ def test_reference_earns_every_point(grade, assignment):
     # the whole-notebook cells this file's bundles and _cells_to_grade rely on
     assert set(report.get("executed_cells", [])) == _whole_notebook_graded(assignment)
     for seed, cells in _rounds(report).items():
-        short = {g: c["score"] for g, c in cells.items() if c["score"] != c["points"]}
+        short = {
+            g: (
+                c["score"],
+                [(m["check"], m["message"]) for m in c["checks"] if m["outcome"] != "passed"],
+            )
+            for g, c in cells.items()
+            if c["score"] != c["points"]
+        }
         assert not short, f"seed {seed}: {short}"
     assert all(c["outcome"] == "passed" for c in report["tests"]), report["tests"]
 

@@ -41,12 +41,19 @@ def start_scheduler(folder: Path, env: dict | None = None) -> tuple[subprocess.P
         folder / "scheduler.log",
         env,
     )
+    # the scheduler creates the file, then writes it: an empty or half-written
+    # file is read again (CI once read it empty: JSONDecodeError at char 0)
     deadline = time.monotonic() + 60
-    while not file.exists():
+    while True:
+        try:
+            return proc, json.loads(file.read_text())["address"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"the dask scheduler ended with status {proc.returncode}")
         if time.monotonic() > deadline:
             raise RuntimeError("the dask scheduler did not start")
         time.sleep(0.1)
-    return proc, json.loads(file.read_text())["address"]
 
 
 def start_worker(address: str, machine: Path, name: str, logs: Path, env: dict) -> subprocess.Popen:

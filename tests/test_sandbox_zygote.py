@@ -193,6 +193,36 @@ def test_only_the_slow_imports_a_notebook_makes_are_preloaded(tmp_path):
     assert preload("01_gradients") == []
 
 
+def test_preloading_torch_s_optimiser_imports_leaves_nothing_on_the_host(tmp_path):
+    """With torch, the zygote imports what a first optimiser does (torch._dynamo,
+    about 1.5 s a sandbox), whose import makes torch's compile cache folder under
+    the temporary folder: the zygote, as root and not confined, makes none, and
+    its children see torch's setting of that folder as a sandbox started anew does
+    (unset), so a child that compiles makes its own, inside its confinement."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    # (a sandbox is forked only from a zygote started with its environment)
+    extra = {"TMPDIR": str(scratch)}
+    zygote = Zygote({**worker_environment(), **extra}, preload=["torch"])
+    zygote.start()
+    try:
+        with Sandbox(env=extra, zygote=zygote) as box:
+            box.run(
+                [
+                    Cell(
+                        "answer",
+                        "import os, sys\nwarm = 'torch._dynamo' in sys.modules\n"
+                        "setting = os.environ.get('TORCHINDUCTOR_CACHE_DIR')",
+                    )
+                ]
+            )
+            assert box.get("warm") is True
+            assert box.get("setting") is None
+        assert os.listdir(scratch) == []
+    finally:
+        zygote.close()
+
+
 def test_a_zygote_dying_during_a_call_is_the_machine_s_failure():
     zygote = Zygote(worker_environment())
     zygote.start()

@@ -45,7 +45,8 @@ log = logging.getLogger("dlcourse.sandbox")
 # modules a zygote may be asked to import before it forks: libraries of the
 # grading environment whose import is slow and has no side effect outside the
 # process (matplotlib, say, writes a font cache under HOME: it stays lazy in
-# the worker instead)
+# the worker instead); with torch, what its first optimiser imports (see
+# _import_torch_dynamo)
 PRELOADABLE = frozenset({"torch"})
 MAX_MESSAGE = 1 << 20
 STATUS = struct.Struct("i")
@@ -395,6 +396,29 @@ def _become_worker(config: dict, request_r: int, reply_w: int, stderr_fd: int, _
         os._exit(70)
 
 
+def _import_torch_dynamo() -> None:
+    """Import what torch imports when a process makes its first optimiser
+    (torch._dynamo: about 1.5 s, paid by every sandbox that trains), without
+    its side effect: that import creates torch's compile cache folder
+    (``$TORCHINDUCTOR_CACHE_DIR``, by default ``<temp>/torchinductor_<user>``)
+    and records its path in the environment. Here the path is ``/``, which
+    exists, so nothing is created (the zygote is not yet confined: a folder
+    made now would land on the host, as root); the environment variable is
+    then put back, so that a child that compiles computes its own folder,
+    inside its confinement, as a sandbox started anew does. Nothing else of
+    that import touches a file, starts a thread or keeps a descriptor."""
+    name = "TORCHINDUCTOR_CACHE_DIR"
+    before = os.environ.get(name)
+    os.environ[name] = "/"
+    try:
+        import torch._dynamo  # noqa: F401
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def main() -> None:
     from dlcourse.sandbox import confine
 
@@ -408,6 +432,8 @@ def main() -> None:
     for name in json.loads(sys.argv[2]):
         if name in PRELOADABLE:
             __import__(name)
+    if "torch" in sys.modules:
+        _import_torch_dynamo()
     # what every child needs before it confines itself; numpy.random (17 ms)
     # is used by most notebooks
     import numpy.random  # noqa: F401

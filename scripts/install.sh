@@ -51,7 +51,9 @@ uv_install() {
 }
 
 uv_install || pip_install -e "$EXTRAS"
-.venv/bin/python -c "import dlcourse, nbgrader, torch, psycopg"
+# one import check, and the versions it prints at the end (each Python start
+# that imports torch and nbgrader costs about 4 s)
+installed=$(.venv/bin/python -c 'import dlcourse, psycopg, torch, nbgrader, numpy; print(f"torch {torch.__version__}, nbgrader {nbgrader.__version__}, numpy {numpy.__version__}")')
 
 # Debian packages: the FashionMNIST files (assignment 05), Chromium (the
 # browser test of the feedback pages) and PostgreSQL's server (the tests of a
@@ -69,4 +71,4 @@ if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "note: run 'sudo apt-get install ${missing[*]}' (FashionMNIST data, browser tests, PostgreSQL)"
     fi
 fi
-echo "installed: $(.venv/bin/python -c 'import torch, nbgrader, numpy; print(f"torch {torch.__version__}, nbgrader {nbgrader.__version__}, numpy {numpy.__version__}")')"
+echo "installed: $installed"

@@ -115,3 +115,22 @@ def pytest_collection_modifyitems(config, items):
         shared = ("class", "module", "package")
         if any(d.scope in shared for defs in info.name2fixturedefs.values() for d in defs):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+_BACKGROUND: list = []
+
+
+def pytest_collection_finish(session):
+    """A session that runs the student kit's tests makes the kit's fresh
+    environment from the start, beside the other tests (see
+    test_student_kit.make_in_background)."""
+    if any(item.nodeid.startswith("tests/test_student_kit.py") for item in session.items):
+        from test_student_kit import make_in_background
+
+        _BACKGROUND.append(make_in_background(session.config))
+
+
+def pytest_sessionfinish(session):
+    # a session that ended before its kit tests leaves no pip behind
+    for thread in _BACKGROUND:
+        thread.join()

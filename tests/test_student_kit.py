@@ -14,12 +14,14 @@ is built once per session.
 from __future__ import annotations
 
 import ast
+import contextlib
 import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -114,13 +116,42 @@ def shared_folder(tmp_path_factory, worker_id, name: str, make) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def kit(tmp_path_factory, worker_id) -> StudentKit:
+def made_kit(tmp_path_factory, worker_id) -> StudentKit:
+    """The session's kit (built by the first worker to ask)."""
     folder = shared_folder(
         tmp_path_factory, worker_id, "student-kit", lambda f: build_student_kit(ROOT, f)
     )
     (wheel,) = folder.glob("*.whl")
     return StudentKit(wheel=wheel, requirements=folder / "requirements.txt")
+
+
+def made_environment(tmp_path_factory, worker_id) -> Path:
+    """The session's fresh environment with the kit installed (installed by the first
+    worker to ask)."""
+    kit = made_kit(tmp_path_factory, worker_id)
+    return shared_folder(tmp_path_factory, worker_id, "student-venv", lambda f: install_kit(kit, f))
+
+
+def make_in_background(config) -> threading.Thread:
+    """Start making the kit and its environment in a thread of this worker (from
+    conftest.py, once the session's tests are collected). The install is one pip process
+    of about 16 s: made up front, it runs beside the tests, where otherwise the worker
+    that came second to the tests below waited for it, idle. A failure here is left to
+    the fixtures, which make it again and report it."""
+    factory, worker = config._tmp_path_factory, getattr(config, "workerinput", {})
+
+    def make():
+        with contextlib.suppress(Exception):
+            made_environment(factory, worker.get("workerid", "master"))
+
+    thread = threading.Thread(target=make, name="student-kit", daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture(scope="session")
+def kit(tmp_path_factory, worker_id) -> StudentKit:
+    return made_kit(tmp_path_factory, worker_id)
 
 
 class Env:
@@ -190,11 +221,8 @@ def install_kit(kit: StudentKit, folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def student_env(tmp_path_factory, worker_id, kit) -> Env:
-    folder = shared_folder(
-        tmp_path_factory, worker_id, "student-venv", lambda f: install_kit(kit, f)
-    )
-    env = Env(folder)
+def student_env(tmp_path_factory, worker_id) -> Env:
+    env = Env(made_environment(tmp_path_factory, worker_id))
     print(f"fresh environment with the kit installed in {env.install_seconds} s")
     return env
 

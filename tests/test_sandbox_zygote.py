@@ -198,7 +198,8 @@ def test_preloading_torch_s_optimiser_imports_leaves_nothing_on_the_host(tmp_pat
     about 1.5 s a sandbox), whose import makes torch's compile cache folder under
     the temporary folder: the zygote, as root and not confined, makes none, and
     its children see torch's setting of that folder as a sandbox started anew does
-    (unset), so a child that compiles makes its own, inside its confinement."""
+    (unset), so a child that compiles makes its own, inside its confinement; nor
+    does it see the grader's working folder, which that import records."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     # (a sandbox is forked only from a zygote started with its environment)
@@ -212,12 +213,15 @@ def test_preloading_torch_s_optimiser_imports_leaves_nothing_on_the_host(tmp_pat
                     Cell(
                         "answer",
                         "import os, sys\nwarm = 'torch._dynamo' in sys.modules\n"
-                        "setting = os.environ.get('TORCHINDUCTOR_CACHE_DIR')",
+                        "setting = os.environ.get('TORCHINDUCTOR_CACHE_DIR')\n"
+                        "import torch._dynamo.config as c\ndebug = c.debug_dir_root",
                     )
                 ]
             )
             assert box.get("warm") is True
             assert box.get("setting") is None
+            # what the import recorded of its working folder: not the grader's
+            assert os.getcwd() not in box.get("debug"), box.get("debug")
         assert os.listdir(scratch) == []
     finally:
         zygote.close()

@@ -179,6 +179,10 @@ class Zygote:
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 env=self.env,
+                # not the grader's folder (the course's): what the zygote's
+                # imports record of their working folder (torch._dynamo's
+                # debug folder, say) its children could read
+                cwd="/",
                 pass_fds=[theirs.fileno()],
                 start_new_session=True,
             )
@@ -406,12 +410,16 @@ def _import_torch_dynamo() -> None:
     made now would land on the host, as root); the environment variable is
     then put back, so that a child that compiles computes its own folder,
     inside its confinement, as a sandbox started anew does. Nothing else of
-    that import touches a file, starts a thread or keeps a descriptor."""
+    that import touches a file, starts a thread or keeps a descriptor (strace,
+    checked); it records the working folder (``debug_dir_root``), the
+    zygote's: ``/``. A failure costs only the time it would have saved."""
     name = "TORCHINDUCTOR_CACHE_DIR"
     before = os.environ.get(name)
     os.environ[name] = "/"
     try:
         import torch._dynamo  # noqa: F401
+    except Exception:  # noqa: BLE001 - a child that needs it imports it (and fails) itself
+        pass
     finally:
         if before is None:
             os.environ.pop(name, None)

@@ -45,6 +45,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import platform
 import re
@@ -62,6 +63,8 @@ log = logging.getLogger("dlcourse.reference_cache")
 
 ENV = "DLCOURSE_REFERENCE_CACHE"
 MANIFEST = "manifest.json"
+# the largest .npy header read (numpy's own limit for untrusted files)
+MAX_HEADER = 10_000
 _LIBRARY = Path(__file__).resolve().parent
 # a writer's leftovers (killed at its time limit) are removed after this long
 STALE_SECONDS = 3600
@@ -256,17 +259,54 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray] | None:
             if fh is None:
                 return None
             with fh:
-                data = fh.read()
-            if hashlib.sha256(data).hexdigest() != expected:
+                data = _read_all(fh)
+            if data is None or hashlib.sha256(data).hexdigest() != expected:
                 return None
-            arrays[name] = np.lib.format.read_array(
-                io.BytesIO(data), allow_pickle=False, max_header_size=10_000
-            )
+            arrays[name] = _array_in(data)
         return arrays
     except Exception:  # noqa: BLE001 - any damage: computed again
         return None
     finally:
         os.close(dfd)
+
+
+def _read_all(fh) -> bytearray | None:
+    """The whole of the open file ``fh``, read once into one buffer (the
+    arrays are then views of it: an entry of 05's data is 240 MB, copied
+    twice more by numpy's reader of in-memory files); None if its size
+    changes while it is read."""
+    size = os.fstat(fh.fileno()).st_size
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:
+        n = fh.readinto(view[got:])
+        if not n:
+            return None
+        got += n
+    return None if fh.read(1) else data
+
+
+def _array_in(data: bytearray) -> np.ndarray:
+    """The array of the ``.npy`` bytes ``data``, a writable view of them
+    (no pickled objects: ValueError, as for any header that does not
+    describe exactly the bytes that follow it)."""
+    fmt = np.lib.format
+    header = io.BytesIO(bytes(data[: MAX_HEADER + 16]))
+    version = fmt.read_magic(header)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(header, max_header_size=MAX_HEADER)
+    elif version == (2, 0):
+        shape, fortran, dtype = fmt.read_array_header_2_0(header, max_header_size=MAX_HEADER)
+    else:  # (3, 0), utf-8 field names: numpy's own reader
+        return fmt.read_array(io.BytesIO(data), allow_pickle=False, max_header_size=MAX_HEADER)
+    if dtype.hasobject:
+        raise ValueError("an array of objects")
+    count = math.prod(shape)
+    offset = header.tell()
+    if count * dtype.itemsize != len(data) - offset:
+        raise ValueError("the header does not describe the data")
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return array.reshape(shape[::-1]).transpose() if fortran else array.reshape(shape)
 
 
 def _write_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> None:

@@ -78,17 +78,21 @@ def grade(tmp_path):
 @pytest.fixture(scope="module", params=["exec", "zygote"])
 def sandbox_start(request):
     """Runs a module's tests twice: with every Sandbox started anew (``exec``)
-    and forked from a zygote that preloaded torch (``zygote``), the way the
-    graders start theirs. Yields the zygote (None for ``exec``)."""
+    and forked from a zygote that preloaded torch (``zygote``), itself forked
+    from a template, the way the graders get theirs (a zygote started anew
+    is tested in test_sandbox_zygote). Yields the zygote (None for ``exec``)."""
     if request.param == "exec":
         yield None
         return
     from dlcourse.sandbox import Sandbox
     from dlcourse.sandbox.session import worker_environment
-    from dlcourse.sandbox.zygote import Zygote
+    from dlcourse.sandbox.zygote_template import Template
 
-    started = Zygote(worker_environment(), preload=["torch"])
-    started.start()
+    template = Template(worker_environment(), preload=["torch"])
+    try:
+        started = template.fork()
+    finally:
+        template.close()  # the zygote it forked goes on without it
     original = Sandbox.__init__
 
     def init(self, *args, zygote=None, **kwargs):

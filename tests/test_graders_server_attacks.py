@@ -59,16 +59,26 @@ def facts(**more):
 
 
 def test_descriptors():
+    from dlcourse.sandbox import zygote_template
+    from dlcourse.sandbox.session import worker_environment
+
     fds = []
     for fd in os.listdir("/proc/self/fd"):
         try:
             fds.append(os.readlink("/proc/self/fd/" + fd))
         except OSError:
             pass
-    with Sandbox(call_timeout=20) as box:
+    # the sockets of the sandbox zygote templates this process inherited
+    templates = ["socket:[%d]" % os.fstat(t.sock.fileno()).st_ino
+                 for t in zygote_template._templates if t.sock is not None]
+    # as the plugin gets its zygote: forked from the server's template
+    zygote = zygote_template.fork_zygote(worker_environment(), [])
+    with Sandbox(call_timeout=20, zygote=zygote) as box:
         box.run([Cell("answer", REACH)])
         student = box.get("reach")(int(os.environ["SERVER_PID"]))
-    facts(graders=fds, student=student)
+        forked = box.proc.__class__.__name__ == "ForkedProcess"
+    zygote.close()
+    facts(graders=fds, templates=templates, student=student, forked=forked)
 
 
 def test_environment():
@@ -89,13 +99,19 @@ def test_late_writer():
 
 
 def test_spinning_student():
+    from dlcourse.sandbox.session import worker_environment
+
     zygote = None
     if os.environ["SANDBOX_START"] == "zygote":  # as the plugin starts them
-        from dlcourse.sandbox.session import worker_environment
         from dlcourse.sandbox.zygote import Zygote
 
         zygote = Zygote(worker_environment())
         zygote.start()
+    elif os.environ["SANDBOX_START"] == "template":  # or forks them
+        from dlcourse.sandbox.zygote_template import fork_zygote
+
+        zygote = fork_zygote(worker_environment(), [])
+        assert zygote is not None
     with Sandbox(call_timeout=60, zygote=zygote) as box:
         box.run([Cell("answer", REACH)])
         facts(worker=box._worker_pid)
@@ -123,7 +139,8 @@ def grade(test, output, timeout=60, **env):
     env = dict(os.environ, PYTHONWARNINGS="ignore", FACTS=os.path.join(FOLDER, "facts.json"),
                LATE=os.path.join(FOLDER, "late"), **env)
     argv = ["test_graders.py::" + test, "-q", "-p", "no:cacheprovider", "-p", "dlcourse.pytest_plugin", "-s"]
-    return g.run_in_server(argv, FOLDER, 0, os.path.join(FOLDER, output), timeout, env)
+    # with the server's sandbox zygote template, as for a course's grading
+    return g.run_in_server(argv, FOLDER, 0, os.path.join(FOLDER, output), timeout, env, [])
 
 def facts():
     with open(os.path.join(FOLDER, "facts.json")) as fh:
@@ -156,10 +173,15 @@ print(json.dumps({"ran": ran, "pipes": pipes, "facts": facts(),
     assert out["ran"] == [0, False], (tmp_path / "out.txt").read_text()
     assert out["server_alive"] and out["same"]
     graders, student = out["facts"]["graders"], out["facts"]["student"]
+    templates = out["facts"]["templates"]
     assert not set(out["pipes"]) & set(graders), graders
-    assert not any(fd.startswith(("pipe:", "socket:")) for fd in graders), graders
+    assert not any(fd.startswith("pipe:") for fd in graders), graders
+    # no socket but the template's, which only forks library-only zygotes
+    assert len(templates) == 1 and out["facts"]["forked"]
+    assert [fd for fd in graders if fd.startswith("socket:")] == templates, graders
     if isinstance(student["fds"], list):
         assert not set(out["pipes"]) & set(student["fds"])
+        assert not any(fd.startswith("socket:") for fd in student["fds"]), student["fds"]
     assert student["signal"] in ("ProcessLookupError", "PermissionError"), student
     assert student["mem"] != "reached" and student["fd"] != "reached", student
 
@@ -230,7 +252,7 @@ print(json.dumps({"ran": ran, "spare": facts()["pid"], "server": server}))
     assert not (tmp_path / "late").exists()
 
 
-@pytest.mark.parametrize("start", ["zygote", "fresh"])
+@pytest.mark.parametrize("start", ["template", "zygote", "fresh"])
 def test_a_grading_killed_at_its_timeout_leaves_no_student_code_running(tmp_path, start):
     """The student's code spins in a sandbox (forked from the grading's
     sandbox zygote, or, when that is unavailable, started fresh) when its

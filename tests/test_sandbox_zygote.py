@@ -14,6 +14,7 @@ from processes import gone
 from dlcourse.sandbox import Cell, Sandbox, StudentError
 from dlcourse.sandbox.session import worker_environment
 from dlcourse.sandbox.zygote import Zygote, imported_modules
+from dlcourse.sandbox.zygote_template import Template
 from dlcourse.submission import load_notebook
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root (CI runs as root)")
@@ -39,12 +40,25 @@ draws = (float(numpy.random.rand()), random.random())
 """
 
 
-@pytest.fixture(scope="module")
-def zygote():
-    started = Zygote(worker_environment(), preload=["torch"])
-    started.start()
+def start_zygote(how: str, env: dict, preload=()):
+    """A zygote started anew (``anew``, as a grader without a template does)
+    or forked from a template (``template``, as the graders' server and the
+    batch's fork server give them), and that template (None for ``anew``)."""
+    if how == "anew":
+        started = Zygote(env, preload=preload)
+        started.start()
+        return started, None
+    template = Template(env, preload=preload)
+    return template.fork(), template
+
+
+@pytest.fixture(scope="module", params=["anew", "template"])
+def zygote(request):
+    started, template = start_zygote(request.param, worker_environment(), ["torch"])
     yield started
     started.close()
+    if template is not None:
+        template.close()
 
 
 def looked(box) -> dict:
@@ -122,9 +136,9 @@ def test_a_child_cannot_signal_the_zygote(zygote):
     assert zygote.alive
 
 
-def test_a_dead_zygote_ends_its_children_and_costs_no_grade():
-    zygote = Zygote(worker_environment())
-    zygote.start()
+@pytest.mark.parametrize("how", ["anew", "template"])
+def test_a_dead_zygote_ends_its_children_and_costs_no_grade(how):
+    zygote, template = start_zygote(how, worker_environment())
     try:
         box = Sandbox(zygote=zygote, call_timeout=10)
         box.start()
@@ -145,6 +159,8 @@ def test_a_dead_zygote_ends_its_children_and_costs_no_grade():
         box.close()
     finally:
         zygote.close()
+        if template is not None:
+            template.close()
 
 
 GRADER = """
@@ -193,7 +209,8 @@ def test_only_the_slow_imports_a_notebook_makes_are_preloaded(tmp_path):
     assert preload("01_gradients") == []
 
 
-def test_preloading_torch_s_optimiser_imports_leaves_nothing_on_the_host(tmp_path):
+@pytest.mark.parametrize("how", ["anew", "template"])
+def test_preloading_torch_s_optimiser_imports_leaves_nothing_on_the_host(tmp_path, how):
     """With torch, the zygote imports what a first optimiser does (torch._dynamo,
     about 1.5 s a sandbox), whose import makes torch's compile cache folder under
     the temporary folder: the zygote, as root and not confined, makes none, and
@@ -204,8 +221,7 @@ def test_preloading_torch_s_optimiser_imports_leaves_nothing_on_the_host(tmp_pat
     scratch.mkdir()
     # (a sandbox is forked only from a zygote started with its environment)
     extra = {"TMPDIR": str(scratch)}
-    zygote = Zygote({**worker_environment(), **extra}, preload=["torch"])
-    zygote.start()
+    zygote, template = start_zygote(how, {**worker_environment(), **extra}, ["torch"])
     try:
         with Sandbox(env=extra, zygote=zygote) as box:
             box.run(
@@ -225,11 +241,13 @@ def test_preloading_torch_s_optimiser_imports_leaves_nothing_on_the_host(tmp_pat
         assert os.listdir(scratch) == []
     finally:
         zygote.close()
+        if template is not None:
+            template.close()
 
 
-def test_a_zygote_dying_during_a_call_is_the_machine_s_failure():
-    zygote = Zygote(worker_environment())
-    zygote.start()
+@pytest.mark.parametrize("how", ["anew", "template"])
+def test_a_zygote_dying_during_a_call_is_the_machine_s_failure(how):
+    zygote, template = start_zygote(how, worker_environment())
     try:
         with Sandbox(zygote=zygote, call_timeout=30) as box:
             threading.Timer(1.0, os.kill, (zygote.proc.pid, signal.SIGKILL)).start()
@@ -239,6 +257,8 @@ def test_a_zygote_dying_during_a_call_is_the_machine_s_failure():
             assert "could not be graded" in str(caught.value)
     finally:
         zygote.close()
+        if template is not None:
+            template.close()
 
 
 def test_a_zygote_whose_grader_dies_while_it_imports_dies_with_it(tmp_path):

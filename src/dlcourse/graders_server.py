@@ -57,9 +57,15 @@ class GradersServer(ServerProcess):
         output: str,
         timeout: float,
         env: dict[str, str],
+        preload: list[str] | None = None,
     ) -> tuple[int, bool]:
-        """As :meth:`dlcourse.graders_zygote.Spare.run`, in a spare of the server."""
+        """As :meth:`dlcourse.graders_zygote.Spare.run`, in a spare of the
+        server; ``preload``: what the graders' sandbox zygote preloads
+        (:func:`dlcourse.sandbox.zygote_template.preload_for`), None if
+        unknown (the graders then start their zygote anew)."""
         request = spare_request(argv, cwd, memory_bytes, output, env)
+        if preload is not None:
+            request["preload"] = list(preload)
         reply = self.ask({**request, "timeout": float(timeout)}, timeout)
         return int(reply["code"]), bool(reply["timed_out"])
 
@@ -71,10 +77,12 @@ def run_in_server(
     output: str,
     timeout: float,
     env: dict[str, str],
+    preload: list[str] | None = None,
 ) -> tuple[int, bool] | None:
     """Run the graders' ``pytest ARGV`` in a spare of this process's server
     (started on first use); None when there is no working server (the
-    caller then starts a fresh process)."""
+    caller then starts a fresh process). ``preload``: as for
+    :meth:`GradersServer.run`."""
     global _server
     if os.environ.get("DLCOURSE_GRADERS_SERVER") == "0":
         return None
@@ -82,7 +90,7 @@ def run_in_server(
         try:
             if _server is None or not _server.alive:
                 _server = GradersServer(env)
-            return _server.run(argv, cwd, memory_bytes, output, timeout, env)
+            return _server.run(argv, cwd, memory_bytes, output, timeout, env, preload)
         except (ForkServerError, OSError, ValueError, KeyError):
             if _server is not None:
                 _server.close()
@@ -100,6 +108,8 @@ def _close() -> None:
 def serve() -> None:
     from dlcourse.graders_zygote import PRELOAD, Spare
     from dlcourse.sandbox.confine import die_with_parent
+    from dlcourse.sandbox.session import worker_environment
+    from dlcourse.sandbox.zygote_template import TEMPLATE_SWITCH, ensure_template
     from dlcourse.startup import skip_slow_unused_imports
 
     die_with_parent()
@@ -112,6 +122,12 @@ def serve() -> None:
     preload(PRELOAD)
 
     def grade(request: dict, replies: int) -> dict:
+        preload = request.pop("preload", None)
+        switch = (request.get("env") or {}).get(TEMPLATE_SWITCH, "1")
+        if isinstance(preload, list) and all(isinstance(n, str) for n in preload) and switch != "0":
+            # the spare inherits it: its graders fork their sandbox zygote
+            # from it instead of starting one (see dlcourse.sandbox.zygote_template)
+            ensure_template(worker_environment(), preload)
         spare = Spare(close=(replies,), die_with_parent=True)
         code, timed_out = spare.send(request, request["timeout"])
         _end_leftovers()
@@ -135,41 +151,77 @@ def _become_subreaper() -> None:
 
 
 def _end_leftovers(within: float = 10.0) -> None:
-    """Kill and reap every child of this server: after a grading, only what
-    it left behind (its spare is reaped; orphans of its processes come here,
-    the subreaper, and so do theirs as each dies)."""
+    """Kill and reap every child of this server but its zygote templates,
+    and every child of those: after a grading, only what it left behind (its
+    spare is reaped; orphans of its processes come here, the subreaper, and
+    so do theirs as each dies; the zygotes its graders had forked are the
+    templates' children, and their sandboxes die with them)."""
     import signal
     import time
+
+    from dlcourse.sandbox.zygote_template import template_pids
 
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return  # none left
+            pid = 0
         if pid:
             continue
-        for child in _children():
+        templates = template_pids()
+        # this server's own children stay until it reaps them (their pids
+        # cannot be reused meanwhile); the templates' are reaped by the
+        # kernel as they end, so each is signalled through a pidfd opened
+        # while it is still seen as a template's child
+        own = [p for p in _children((os.getpid(),)) if p not in templates]
+        theirs = _children(templates)
+        if not own and not theirs:
+            return
+        for child in own:
             try:
                 os.kill(child, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        for child in theirs:
+            _kill_if_child_of(child, templates)
         time.sleep(0.01)
 
 
-def _children() -> list[int]:
-    """This process's children (its pids in /proc whose parent it is)."""
-    me, found = os.getpid(), []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as fh:
-                    parent = int(fh.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == me:
-                found.append(int(name))
-    return found
+def _kill_if_child_of(pid: int, parents: set[int]) -> None:
+    """SIGKILL ``pid`` if, once a pidfd for it is open, its parent is one of
+    ``parents`` (so the pidfd is that child's, not a later process's that
+    got its pid)."""
+    import signal
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return  # gone
+    try:
+        if _parent(pid) in parents:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children(parents) -> list[int]:
+    """The children of the processes ``parents`` (pids in /proc whose parent
+    is one of them)."""
+    parents = set(parents)
+    if not parents:
+        return []
+    return [int(n) for n in os.listdir("/proc") if n.isdigit() and _parent(int(n)) in parents]
 
 
 if __name__ == "__main__":

@@ -162,28 +162,38 @@ def start_spare(command: tuple[str, ...] = ()) -> None:
 _ASSIGNMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
+def autograded_assignment(command: tuple[str, ...]) -> str | None:
+    """ASSIGNMENT for ``autograde ASSIGNMENT ...``; else None."""
+    if len(command) < 2 or command[0] != "autograde" or not _ASSIGNMENT.fullmatch(command[1]):
+        return None
+    return command[1]
+
+
 def _start_early_zygote(command: tuple[str, ...]) -> None:
     """In a spare of ``nbgrader autograde ASSIGNMENT ...`` run in the course
-    folder: start the sandbox zygote for ``source/ASSIGNMENT``'s notebook
-    (best effort: without one, the graders start theirs when they need it)."""
+    folder: start the sandbox zygote for ``source/ASSIGNMENT``'s notebook,
+    forked from the fork server's template when it has one for it (best
+    effort: without one, the graders start theirs when they need it)."""
     global _early_zygote
-    if len(command) < 2 or command[0] != "autograde" or not _ASSIGNMENT.fullmatch(command[1]):
-        return
-    if os.environ.get("DLCOURSE_SANDBOX_ZYGOTE", "1") == "0":
+    a = autograded_assignment(command)
+    if a is None or os.environ.get("DLCOURSE_SANDBOX_ZYGOTE", "1") == "0":
         return
     try:
         from dlcourse.sandbox.session import worker_environment
         from dlcourse.sandbox.zygote import Zygote, imported_modules
+        from dlcourse.sandbox.zygote_template import fork_zygote
         from dlcourse.submission import load_notebook
 
-        a = command[1]
         path = os.path.join(os.getcwd(), "source", a, f"{a}.ipynb")
         if not os.path.isfile(path):
             return
-        zygote = Zygote(worker_environment(), preload=imported_modules(load_notebook(path)))
-        # not into nbgrader's log, which the batch reads for reasons; a
-        # zygote that fails is not taken, and the graders' own says why
-        zygote.start(stderr=subprocess.DEVNULL)
+        env, preload = worker_environment(), imported_modules(load_notebook(path))
+        zygote = fork_zygote(env, preload)
+        if zygote is None:
+            zygote = Zygote(env, preload=preload)
+            # not into nbgrader's log, which the batch reads for reasons; a
+            # zygote that fails is not taken, and the graders' own says why
+            zygote.start(stderr=subprocess.DEVNULL)
         _early_zygote = zygote
     except Exception:  # noqa: BLE001 - the graders start one later instead
         _early_zygote = None

@@ -121,14 +121,19 @@ def run_hidden_graders(
         argv += ["--grading-seeds", ",".join(str(int(s)) for s in seeds)]
     if only_cells is not None:
         argv += ["--only-cells", ",".join(only_cells)]
+    from dlcourse.sandbox.zygote_template import preload_for
+
+    # what the graders' sandbox zygote preloads, for a server's template
+    preload = preload_for(root, assignment)
     if real_run_files is None:
-        return _graded(argv, root, timeout, memory_bytes, only=only_cells)
+        return _graded(argv, root, timeout, memory_bytes, only_cells, preload)
     report = _graded(
         argv + ["--real-run-files", str(real_run_files)],
         root,
         timeout,
         memory_bytes,
-        only=only_cells,
+        only_cells,
+        preload,
     )
     if report.get("error"):
         return report
@@ -142,7 +147,7 @@ def run_hidden_graders(
     if not again:
         return report
     isolated = _graded(
-        argv + ["--only-cells", ",".join(again)], root, timeout, memory_bytes, only=again
+        argv + ["--only-cells", ",".join(again)], root, timeout, memory_bytes, again, preload
     )
     if isolated.get("error"):
         isolated["log"] = report["log"] + "\n--- the isolated run ---\n" + isolated["log"]
@@ -167,11 +172,16 @@ def _merged(report: dict, isolated: dict, cells: list[str]) -> dict:
 
 
 def _graded(
-    argv: list[str], root: Path, timeout: float, memory_bytes, only: list[str] | None = None
+    argv: list[str],
+    root: Path,
+    timeout: float,
+    memory_bytes,
+    only: list[str] | None = None,
+    preload: list[str] | None = None,
 ) -> dict:
     """One pytest session of the graders with ``argv``; its checked report.
     ``only``: the graded cells it was asked to run (the others have no
-    result)."""
+    result); ``preload``: what their sandbox zygote preloads, if known."""
     with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as tmp:
         report_path = Path(tmp) / "report.json"
         argv = [*argv, "--grade-report", str(report_path)]
@@ -188,7 +198,7 @@ def _graded(
             ran = spare.run(argv, str(root), memory_bytes, str(output), timeout)
         else:
             # the same, forked from this process's graders' server
-            ran = run_in_server(argv, str(root), memory_bytes, str(output), timeout, env)
+            ran = run_in_server(argv, str(root), memory_bytes, str(output), timeout, env, preload)
         if ran is not None:
             returncode, timed_out = ran
             log = _tail(output.read_bytes() if output.exists() else b"", None)

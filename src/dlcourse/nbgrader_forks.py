@@ -147,6 +147,9 @@ class ForkServer(ServerProcess):
         Returns (exit status, output); negative for a signal, as subprocess."""
         Path(log).parent.mkdir(parents=True, exist_ok=True)
         request = {"args": list(args), "cwd": str(cwd), "log": str(log), "timeout": timeout}
+        preload = _sandbox_preload(args, cwd)
+        if preload is not None:
+            request["preload"] = preload
         reply = self.ask(request, timeout)
         output = Path(log).read_text(errors="replace") if Path(log).exists() else ""
         if reply.get("timed_out"):
@@ -186,6 +189,39 @@ def _child(request: dict, entry: str) -> None:
     except BaseException:  # noqa: BLE001 - reported in the log, as a crash would be
         exit_after(None)
     exit_after(_load(entry))
+
+
+def _sandbox_preload(args, cwd) -> list[str] | None:
+    """For ``nbgrader autograde ASSIGNMENT`` in ``cwd``: what its graders'
+    sandbox zygote preloads (:func:`dlcourse.sandbox.zygote_template.preload_for`),
+    read here, by the batch, so that the server reads nothing of the course;
+    else None."""
+    from dlcourse.graders_zygote import autograded_assignment
+
+    assignment = autograded_assignment(tuple(args))
+    if assignment is None:
+        return None
+    from dlcourse.sandbox.zygote_template import preload_for
+
+    return preload_for(cwd, assignment)
+
+
+def _ensure_sandbox_template(request: dict) -> None:
+    """Before forking the command of ``request``: the template its graders
+    fork their sandbox zygote from (:mod:`dlcourse.sandbox.zygote_template`),
+    for the modules the request names (``preload``), started on the first
+    such command; the child inherits it. Best effort: without one, the
+    graders start their zygote anew."""
+    preload = request.get("preload")
+    if not isinstance(preload, list) or not all(isinstance(n, str) for n in preload):
+        return
+    try:
+        from dlcourse.sandbox.session import worker_environment
+        from dlcourse.sandbox.zygote_template import ensure_template
+
+        ensure_template(worker_environment(), preload)
+    except Exception:  # noqa: BLE001 - the graders start their zygote anew
+        pass
 
 
 def exit_after(main) -> None:
@@ -332,6 +368,8 @@ def serve(entry: str) -> None:
     def fork_child(request: dict, replies: int) -> dict:
         if zygote is not None:
             zygote.check_ready()  # read here once, for every child after
+        if entry == NBGRADER_MAIN:
+            _ensure_sandbox_template(request)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()

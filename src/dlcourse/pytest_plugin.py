@@ -379,11 +379,13 @@ class GradingSession:
             from dlcourse.graders_zygote import take_early_zygote
             from dlcourse.sandbox.session import worker_environment
             from dlcourse.sandbox.zygote import Zygote
+            from dlcourse.sandbox.zygote_template import fork_zygote
 
             env, preload = worker_environment(), imported_modules(reference)
             # the one this process's spare started while nbgrader ran the
-            # notebook, when it is the one needed here
-            self._zygote = take_early_zygote(env, preload)
+            # notebook, when it is the one needed here; else one forked from
+            # the template of the server this process was forked from
+            self._zygote = take_early_zygote(env, preload) or fork_zygote(env, preload)
             if self._zygote is None:
                 self._zygote = Zygote(env, preload=preload)
                 self._zygote.start()

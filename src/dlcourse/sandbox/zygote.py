@@ -253,6 +253,12 @@ class Zygote:
                 answer["pid"], open(request_w, "wb", 0), open(reply_r, "rb", 0), status_r
             )
 
+    def adopt(self, sock: socket.socket, proc) -> None:
+        """Take over a zygote that is ready and already serves ``sock``: one
+        forked by a template (:mod:`dlcourse.sandbox.zygote_template`),
+        ``proc`` its :class:`~dlcourse.sandbox.zygote_template.ZygoteProcess`."""
+        self._sock, self.proc, self._ready = sock, proc, True
+
     def _retire(self) -> None:
         """Fork nothing more from this zygote (its answers may no longer
         match the requests) without ending it: ending it, or closing its
@@ -354,6 +360,7 @@ def _serve(sock: socket.socket) -> None:
             continue
         try:
             config = json.loads(message)["config"]
+            zygote = os.getpid()
             pid = os.fork()
         except Exception as exc:  # noqa: BLE001 - told to the grader, who starts one itself
             for fd in fds:
@@ -362,7 +369,7 @@ def _serve(sock: socket.socket) -> None:
             continue
         if pid == 0:
             children.forget()
-            _become_worker(config, *fds)
+            _become_worker(config, zygote, *fds)
         request_r, reply_w, stderr_fd, status_w = fds
         for fd in (request_r, reply_w, stderr_fd):
             os.close(fd)
@@ -370,15 +377,20 @@ def _serve(sock: socket.socket) -> None:
         sock.send(json.dumps({"pid": pid}).encode())
 
 
-def _become_worker(config: dict, request_r: int, reply_w: int, stderr_fd: int, _status: int):
-    """In the forked child: the descriptors and state of a freshly started
-    worker, then the worker itself. Never returns."""
+def _become_worker(
+    config: dict, zygote: int, request_r: int, reply_w: int, stderr_fd: int, _status: int
+):
+    """In the forked child of the zygote ``zygote`` (a pid): the descriptors
+    and state of a freshly started worker, then the worker itself. Never
+    returns."""
     try:
         os.setsid()
         from dlcourse.sandbox.confine import die_with_parent
 
         die_with_parent()
-        if os.getppid() == 1:  # the zygote died before the line above
+        # the zygote died before the line above (its orphans go to init or
+        # to a subreaper: a graders' server)
+        if os.getppid() != zygote:
             os._exit(70)
         os.dup2(request_r, 0)
         os.dup2(reply_w, 1)
@@ -437,13 +449,20 @@ def main() -> None:
     if len(sys.argv) > 3 and os.getppid() != int(sys.argv[3]):
         os._exit(0)  # it died before that was set
     sock = socket.socket(fileno=int(sys.argv[1]))
-    for name in json.loads(sys.argv[2]):
+    warm(json.loads(sys.argv[2]))
+    sock.send(b"ready")
+    _serve(sock)
+
+
+def warm(preload) -> None:
+    """Import what every child needs before it confines itself, and the
+    modules of ``preload`` that are :data:`PRELOADABLE`; then freeze them."""
+    for name in preload:
         if name in PRELOADABLE:
             __import__(name)
     if "torch" in sys.modules:
         _import_torch_dynamo()
-    # what every child needs before it confines itself; numpy.random (17 ms)
-    # is used by most notebooks
+    # numpy.random (17 ms) is used by most notebooks
     import numpy.random  # noqa: F401
 
     from dlcourse.sandbox import filesystem, wire, worker  # noqa: F401
@@ -451,8 +470,6 @@ def main() -> None:
     # the preloaded modules are the children's to read, never to collect
     # (see dlcourse.nbgrader_forks.serve)
     gc.freeze()
-    sock.send(b"ready")
-    _serve(sock)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,13 @@ ignored). The graders' server, which runs one grading at a time, kills what
 is left of a grading's zygotes before the next one starts
 (:func:`dlcourse.graders_server._end_leftovers`).
 
+What the sandboxes of all gradings forked from one template share, as the
+sandboxes of one grading always did: the template's string-hash secret and
+its memory layout (library addresses); each child still draws its own
+random state (Python's at fork, numpy's reseeded), namespaces, user and
+limits. Neither lets one sandbox reach another: a child cannot talk to any
+other process than its grader.
+
 A grader finds the templates of the process it was forked from in this
 module (:func:`fork_zygote`); the request's socket is the only thing it
 sends, so gradings running side by side (a batch's workers) share a template

@@ -50,10 +50,15 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 
-from dlcourse.sandbox.zygote import Children, ForkedProcess, ZygoteError
+from dlcourse.sandbox.zygote import (
+    Children,
+    ForkedProcess,
+    ZygoteError,
+    connect_to_starter,
+    start_warm_process,
+)
 
 MAX_CONFIG = 60_000  # written before the fork: below a pipe's 64 KiB
 REQUEST = b"kernel"
@@ -127,22 +132,7 @@ class KernelZygote:
         self.ready = False
         self.owner = os.getpid()
         self.forked = 0  # kernels forked for this process
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-m", "dlcourse.sandbox.kernel_zygote",
-                 str(theirs.fileno()), str(os.getpid())],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=self.env,
-                cwd="/",
-                pass_fds=[theirs.fileno()],
-                start_new_session=True,
-            )  # fmt: skip
-        finally:
-            theirs.close()
-        self.sock = ours
+        self.proc, self.sock = start_warm_process("dlcourse.sandbox.kernel_zygote", [], self.env)
 
     def check_ready(self, timeout: float = 0.0) -> bool:
         """Whether the zygote said it is ready and can confine. Read once,
@@ -383,12 +373,7 @@ def _become_kernel(answer, config_r, out, err, _status, lifeline) -> None:
 
 
 def main() -> None:
-    from dlcourse.sandbox import confine
-
-    confine.die_with_parent()
-    if os.getppid() != int(sys.argv[2]):
-        os._exit(0)  # its parent died before that was set
-    sock = socket.socket(fileno=int(sys.argv[1]))
+    sock = connect_to_starter()
     if os.environ.get("DLCOURSE_KERNEL_DEBUGGER", "0") != "1":
         # as dlcourse.kernel_app does before it imports ipykernel: ipykernel
         # decides at import whether its kernels get the debugger (the child

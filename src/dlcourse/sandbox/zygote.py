@@ -131,6 +131,46 @@ def _preloadable(preload) -> list[str]:
     return sorted(set(preload) & PRELOADABLE)
 
 
+def start_warm_process(module: str, args: list[str], env: dict, stderr=subprocess.DEVNULL):
+    """Start ``python -I -m MODULE FD *ARGS PID``: a zygote-like process
+    (this one, a kernel zygote, a template) with ``env``, FD its end of a new
+    ``SOCK_SEQPACKET`` socket pair, PID this process's (see
+    :func:`connect_to_starter`). Returns the ``Popen`` and this process's end."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", module, str(theirs.fileno()), *args, str(os.getpid())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+            # not the starter's folder (the course's): what the imports record
+            # of their working folder (torch._dynamo's debug folder, say) the
+            # children could read
+            cwd="/",
+            pass_fds=[theirs.fileno()],
+            start_new_session=True,
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return proc, ours
+
+
+def connect_to_starter() -> socket.socket:
+    """In a process started by :func:`start_warm_process`, first thing: die
+    with the process that started it (and now, if that already died), and
+    its socket to it."""
+    from dlcourse.sandbox import confine
+
+    confine.die_with_parent()
+    if os.getppid() != int(sys.argv[-1]):
+        os._exit(0)  # it died before that was set
+    return socket.socket(fileno=int(sys.argv[1]))
+
+
 class ZygoteError(OSError):
     """The zygote could not fork a sandbox: start one the plain way."""
 
@@ -163,32 +203,9 @@ class Zygote:
         """Start the process; it gets ready in the background (first
         :meth:`spawn` waits for it). ``stderr``: where its own error output
         goes (``subprocess.DEVNULL``; default: this process's)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-m",
-                    "dlcourse.sandbox.zygote",
-                    str(theirs.fileno()),
-                    json.dumps(self.preload),
-                    str(os.getpid()),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                env=self.env,
-                # not the grader's folder (the course's): what the zygote's
-                # imports record of their working folder (torch._dynamo's
-                # debug folder, say) its children could read
-                cwd="/",
-                pass_fds=[theirs.fileno()],
-                start_new_session=True,
-            )
-        finally:
-            theirs.close()
-        self._sock = ours
+        self.proc, self._sock = start_warm_process(
+            "dlcourse.sandbox.zygote", [json.dumps(self.preload)], self.env, stderr
+        )
 
     def _await_ready(self) -> None:
         if self._retired or self._sock is None:
@@ -440,15 +457,10 @@ def _import_torch_dynamo() -> None:
 
 
 def main() -> None:
-    from dlcourse.sandbox import confine
-
     # before the imports (torch: seconds): a grader that dies meanwhile,
     # killed at a timeout or with its batch, takes this process with it
     # rather than leave it an orphan until its socket is next used
-    confine.die_with_parent()
-    if len(sys.argv) > 3 and os.getppid() != int(sys.argv[3]):
-        os._exit(0)  # it died before that was set
-    sock = socket.socket(fileno=int(sys.argv[1]))
+    sock = connect_to_starter()
     warm(json.loads(sys.argv[2]))
     sock.send(b"ready")
     _serve(sock)

@@ -57,7 +57,13 @@ import stat
 import subprocess
 import sys
 
-from dlcourse.sandbox.zygote import MAX_MESSAGE, Zygote, ZygoteError, _preloadable
+from dlcourse.sandbox.zygote import (
+    MAX_MESSAGE,
+    Zygote,
+    ZygoteError,
+    _preloadable,
+    start_warm_process,
+)
 
 REQUEST = b"zygote"
 TEMPLATE_SWITCH = "DLCOURSE_ZYGOTE_TEMPLATE"
@@ -114,24 +120,10 @@ class Template:
         self.env = dict(env)
         self.preload = _preloadable(preload)
         self.owner = os.getpid()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-m", "dlcourse.sandbox.zygote_template",
-                 str(theirs.fileno()), json.dumps(self.preload), str(os.getpid())],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=self.env,
-                # as a zygote: what its imports record of the working folder
-                # (torch._dynamo's debug folder) its sandboxes could read
-                cwd="/",
-                pass_fds=[theirs.fileno()],
-                start_new_session=True,
-            )  # fmt: skip
-        finally:
-            theirs.close()
-        self.sock: socket.socket | None = ours
+        self.sock: socket.socket | None
+        self.proc, self.sock = start_warm_process(
+            "dlcourse.sandbox.zygote_template", [json.dumps(self.preload)], self.env
+        )
 
     @property
     def pid(self) -> int:
@@ -358,12 +350,9 @@ def _become_zygote(template_sock: socket.socket, fd: int, stderr_fd: int) -> Non
 
 
 def main() -> None:
-    from dlcourse.sandbox import confine, zygote
+    from dlcourse.sandbox import zygote
 
-    confine.die_with_parent()
-    if os.getppid() != int(sys.argv[3]):
-        os._exit(0)  # its parent died before that was set
-    sock = socket.socket(fileno=int(sys.argv[1]))
+    sock = zygote.connect_to_starter()
     zygote.warm(json.loads(sys.argv[2]))
     # the forked zygotes are reaped by the kernel (their graders learn of
     # their end from their socket and pidfd)

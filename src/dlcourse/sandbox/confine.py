@@ -456,18 +456,29 @@ def _block_keyrings(libc) -> None:
     _check(libc.prctl(PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0), "seccomp")
 
 
-def _fresh_keyrings(libc) -> bool:
-    """A new, empty session keyring, and the user's keyrings emptied of what
-    an earlier sandbox with this uid left. False where keys do not work."""
+def _new_session_keyring(libc) -> bool:
+    """A new, empty session keyring in place of the one this process
+    inherited from the grader. It belongs to this process and dies with it.
+    False where keys do not work."""
+    number = _KEYCTL.get(platform.machine())
+    return number is not None and libc.syscall(number, _KEYCTL_JOIN_SESSION_KEYRING, None) >= 0
+
+
+def _clear_user_keyrings(libc) -> bool:
+    """Empty the user's keyrings of what an earlier sandbox with this uid
+    left. Only where the filter of :func:`_block_keyrings` cannot be
+    installed: naming a user's keyrings creates them, and the kernel keeps
+    them until it shuts down, so doing this in every sandbox would leave two
+    keys per sandbox uid for good, and the kernel's key garbage collector
+    walks every key each time a sandbox's session keyring is freed (grading
+    got slower the longer the machine ran). False where keys do not work."""
     number = _KEYCTL.get(platform.machine())
     if number is None:
         return False
-    if libc.syscall(number, _KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
-        return False
-    for ring in (_KEY_SPEC_USER_KEYRING, _KEY_SPEC_USER_SESSION_KEYRING):
-        if libc.syscall(number, _KEYCTL_CLEAR, ring) != 0:
-            return False
-    return True
+    return all(
+        libc.syscall(number, _KEYCTL_CLEAR, ring) == 0
+        for ring in (_KEY_SPEC_USER_KEYRING, _KEY_SPEC_USER_SESSION_KEYRING)
+    )
 
 
 def _capset_none(libc) -> None:
@@ -804,12 +815,14 @@ def _confine_child(
         report["uid"] = uid
     applied.append("capabilities")
     # before the filter, which refuses these calls
-    fresh = not unreachable and _fresh_keyrings(libc)
+    session = not unreachable and _new_session_keyring(libc)
     try:
+        # with no key system call, no sandbox can leave a key for a later
+        # one with the same uid: the user's keyrings are never made
         _block_keyrings(libc)
         applied.append("keyrings")
     except ConfineError as exc:
-        if fresh:
+        if session and _clear_user_keyrings(libc):
             applied.append("keyrings")
         else:
             missing.append(f"keyrings ({exc})")

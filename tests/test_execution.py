@@ -2,6 +2,8 @@
 fresh folder, and what it left behind."""
 
 import shutil
+import threading
+import time
 
 import nbformat
 import pytest
@@ -12,6 +14,7 @@ from dlcourse.execution import (
     ExecutedNotebook,
     execute_notebook,
     execution_key,
+    execution_lock,
     isolated_notebook,
     load_execution,
     store_execution,
@@ -208,7 +211,8 @@ def test_definitions_the_reference_replaces_do_not_change_the_run():
         student = nbformat.v4.new_notebook()
         student.cells = [
             nbgrader_cell(double_code, "double", "answer"),
-            nbgrader_cell("result = double(21)", "final", "answer"),
+            # the student's own, not the reference's (see the next test)
+            nbgrader_cell("result = double(7 * 3)", "final", "answer"),
         ]
         return isolated_notebook(REFERENCE, student, own={"final"})
 
@@ -222,6 +226,41 @@ def test_definitions_the_reference_replaces_do_not_change_the_run():
         "def triple" in helper.cells[1].source
         and "3 * x\n\n\ndef triple" not in helper.cells[1].source
     )
+
+
+def test_own_cells_holding_the_reference_run_the_reference_s_notebook(run_in_kernel):
+    # a helper elsewhere that rebinds one of the notebook's names (its setup imports math)
+    shadow = "def double(x):\n    return 3 * x\n\n\nmath = None"
+
+    def submission(final_code):
+        student = nbformat.v4.new_notebook()
+        student.cells = [
+            nbgrader_cell(shadow, "double", "answer"),
+            nbgrader_cell(final_code, "final", "answer"),
+        ]
+        return isolated_notebook(REFERENCE, student, own={"final"})
+
+    reference = isolated_notebook(REFERENCE, None, own={"final"})
+    # blank space around the code aside, the reference's code: the reference's run
+    for same in ("result = double(21)", "\nresult = double(21)\n\n"):
+        assert execution_key(submission(same)) == execution_key(reference)
+        assert "math = None" not in submission(same).cells[1].source
+    # code of the student's own in that cell: their helpers are there for it
+    own = submission("result = double(21)  # mine")
+    assert execution_key(own) != execution_key(reference)
+    assert "math = None" in own.cells[1].source
+    assert run_in_kernel(own).cell("show").outputs[0]["text"].strip() == "result 42"
+    # several own cells: all of them must hold the reference's code
+    student = nbformat.v4.new_notebook()
+    student.cells = [
+        nbgrader_cell("def double(x):\n    return x * 2", "double", "answer"),
+        nbgrader_cell("result = double(21)", "final", "answer"),
+    ]
+    both = isolated_notebook(REFERENCE, student, own={"double", "final"})
+    assert execution_key(both) != execution_key(
+        isolated_notebook(REFERENCE, None, {"double", "final"})
+    )
+    assert "x * 2" in both.cells[1].source
 
 
 def test_a_stored_run_comes_back_as_a_fresh_copy(tmp_path, run_in_kernel):
@@ -238,3 +277,25 @@ def test_a_stored_run_comes_back_as_a_fresh_copy(tmp_path, run_in_kernel):
         assert again.cell("save").outputs[0]["text"] == "ran\n"
     finally:
         shutil.rmtree(again.folder, ignore_errors=True)
+
+
+def test_one_process_at_a_time_runs_a_notebook_the_cache_does_not_hold(tmp_path):
+    # the second grading of the same notebook waits for the first one's run
+    # and finds it stored; another notebook is not held up
+    events, holding = [], threading.Event()
+
+    def first():
+        with execution_lock(tmp_path, "same"):
+            holding.set()
+            time.sleep(0.5)
+            events.append("first stored")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(10)
+    with execution_lock(tmp_path, "other"):
+        events.append("other ran")
+    with execution_lock(tmp_path, "same"):
+        events.append("second looked")
+    thread.join()
+    assert events == ["other ran", "first stored", "second looked"]

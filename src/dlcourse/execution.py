@@ -22,6 +22,7 @@ never followed or opened.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import shutil
@@ -92,7 +93,13 @@ def isolated_notebook(reference: dict, student: dict | None, own: set[str]) -> d
     its order (markdown and graded cells dropped), where the answer cells in
     ``own`` hold the student's code and every other answer cell the student's
     definitions followed by the reference solution. ``student`` None: the
-    reference itself. Both are nbformat-4 notebooks (dicts)."""
+    reference itself. Both are nbformat-4 notebooks (dicts).
+
+    When every cell of ``own`` holds the reference's code, the run is the
+    reference's: that code reads none of the student's helpers (it was
+    written without them), and a helper that shadowed one of the
+    notebook's own names would move these cells' points for what another
+    cell holds. (Identical runs are kept once: see :func:`execution_key`.)"""
     import nbformat
 
     from dlcourse.submission import (
@@ -103,6 +110,8 @@ def isolated_notebook(reference: dict, student: dict | None, own: set[str]) -> d
     )
 
     submitted = parse_notebook(student).answers if student is not None else None
+    if submitted is not None and _holds_the_reference(reference, submitted, own):
+        submitted = None
     nb = copy.deepcopy(reference)
     cells = []
     for cell in nb.cells:
@@ -126,6 +135,22 @@ def isolated_notebook(reference: dict, student: dict | None, own: set[str]) -> d
     nb.cells = cells
     nbformat.validate(nb)
     return nb
+
+
+def _holds_the_reference(reference: dict, answers: dict[str, str], own: set[str]) -> bool:
+    """Whether each answer cell of ``own`` in ``answers`` (grade_id -> code)
+    is the reference solution's code (leading and trailing blank space aside)."""
+    from dlcourse.submission import strip_solution_markers
+
+    solutions = {
+        meta.get("grade_id"): strip_solution_markers(cell.get("source", ""))
+        for cell in reference.get("cells", [])
+        for meta in [(cell.get("metadata") or {}).get("nbgrader") or {}]
+        if cell.get("cell_type") == "code" and meta.get("solution")
+    }
+    return all(
+        g in solutions and g in answers and answers[g].strip() == solutions[g].strip() for g in own
+    )
 
 
 def execution_key(nb: dict) -> str:
@@ -163,6 +188,26 @@ def store_execution(run: ExecutedNotebook, cache: Path, key: str) -> None:
         staging.rename(cache / key)
     except OSError:  # stored meanwhile by another process
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def execution_lock(cache: Path, key: str):
+    """Held while one process looks ``key`` up in ``cache`` and, missing,
+    runs and stores it: a second grading of the same notebook at once (the
+    test suite's workers start on the same reference together) waits for
+    that run instead of making it again. The kernel drops the lock when its
+    holder ends, however it ends."""
+    import fcntl
+
+    cache.mkdir(parents=True, exist_ok=True)
+    fd = os.open(
+        cache / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+    )
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def load_execution(cache: Path, key: str) -> ExecutedNotebook | None:

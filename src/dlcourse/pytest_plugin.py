@@ -243,6 +243,7 @@ class GradingSession:
             ExecutedNotebook,
             execute_notebook,
             execution_key,
+            execution_lock,
             isolated_notebook,
             load_execution,
             store_execution,
@@ -268,12 +269,16 @@ class GradingSession:
             student = read_notebook_json(self.config.getoption("--submission"))
         nb = isolated_notebook(read_notebook_json(reference.path), student, own)
         cache = self.config.getoption("--execution-cache")
-        key = execution_key(nb)
-        execution = load_execution(Path(cache), key) if cache else None
-        if execution is None:
+        if not cache:
             execution = execute_notebook(nb, root)
-            if cache and not execution.machine_problem:
-                store_execution(execution, Path(cache), key)
+        else:
+            key = execution_key(nb)
+            with execution_lock(Path(cache), key):
+                execution = load_execution(Path(cache), key)
+                if execution is None:
+                    execution = execute_notebook(nb, root)
+                    if not execution.machine_problem:
+                        store_execution(execution, Path(cache), key)
         self.execution_scratch = execution.folder
         return execution
 

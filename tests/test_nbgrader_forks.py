@@ -5,6 +5,8 @@ own when the server is gone."""
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -271,3 +273,30 @@ assert "sqlite3" in sys.modules, "the gradebook's driver not loaded"
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+WARM_CHECK = """
+import nbformat
+from nbformat import validator
+from dlcourse.nbgrader_forks import warm_notebook_reading
+warm_notebook_reading()
+built = len(validator.validators)
+for minor in (4, 5):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    nb.nbformat_minor = minor
+    if minor < 5:
+        nb.cells[0].pop("id", None)
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # as nbgrader reads it
+    nbformat.validate(nb, relax_add_props=True)  # as nbconvert checks each step
+print(built, len(validator.validators))
+"""
+
+
+def test_a_warm_server_s_children_build_no_notebook_validator():
+    # each one a child built cost it about 0.1 s, in every autograde
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_CHECK], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    built, after = map(int, done.stdout.split())
+    assert built > 0 and after == built

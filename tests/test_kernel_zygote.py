@@ -213,3 +213,43 @@ def test_a_zygote_that_dies_takes_no_running_kernel_with_it(zygote, tmp_path):
     alive_after, status, pid = asyncio.run(scenario())
     assert alive_after and status == "ok"
     assert gone(pid, within=10), "the kernel was not ended"
+
+
+MATPLOTLIB_PROBE = [
+    # before the notebook imports it: preloaded, backend not yet resolved
+    textwrap.dedent(
+        """
+        import sys
+        print("preloaded" if "matplotlib.pyplot" in sys.modules else "not preloaded",
+              "matplotlib_inline.backend_inline" in sys.modules)
+        """
+    ),
+    textwrap.dedent(
+        """
+        import matplotlib, matplotlib.pyplot as plt
+        from matplotlib import font_manager
+        print(matplotlib.get_configdir(), matplotlib.get_cachedir(),
+              matplotlib.rcParams["backend"], matplotlib.rcParams["lines.linewidth"],
+              len(font_manager.fontManager.ttflist) > 0)
+        matplotlib.rcParams["lines.linewidth"] = 7.0
+        fig, ax = plt.subplots()
+        ax.plot([1, 2, 3])
+        """
+    ),
+    # the inline backend showed the figure at the cell's end, and closed it
+    "print(plt.get_fignums(), matplotlib.get_backend())",
+]
+
+
+def test_kernels_get_pyplot_preloaded_as_their_own_import_would_set_it_up(zygote, tmp_path):
+    first = asyncio.run(_outputs(tmp_path, *MATPLOTLIB_PROBE))
+    second = asyncio.run(_outputs(tmp_path, *MATPLOTLIB_PROBE))
+    assert zygote.forked == 2
+    inline = "module://matplotlib_inline.backend_inline"
+    for out in (first, second):
+        assert out[0].split() == ["preloaded", "False"], out
+        # the kernel's own private folder, not the font list's folder of the
+        # zygote's import; what the kernel's environment names as the backend;
+        # no change of an earlier kernel's (the linewidth)
+        assert out[1].split() == ["/tmp/matplotlib", "/tmp/matplotlib", inline, "1.5", "True"], out
+        assert out[2].split() == ["[]", inline], out

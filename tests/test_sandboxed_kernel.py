@@ -136,10 +136,10 @@ def test_each_kernel_gets_its_own_copy_of_the_font_list(tmp_path):
     the trusted list nor the next kernel."""
     import json
 
-    from dlcourse.sandbox.kernel import _font_lists
+    from dlcourse.sandbox.kernel import font_list_folder_of_kernels
 
     first = json.loads(asyncio.run(_run(tmp_path, FONT_LIST_PROBE)).splitlines()[0])
-    trusted = Path(_font_lists())
+    trusted = Path(font_list_folder_of_kernels())
     lists = {p.name: p.read_text() for p in trusted.glob("fontlist-v*.json")}
     assert lists and first["given"] == lists, "the kernel did not start with the trusted font list"
     assert first["fonts"] > 0

@@ -196,7 +196,10 @@ class SandboxedKernelClient(AsyncKernelClient):
                 return last
 
 
-def _font_lists() -> str | None:
+def font_list_folder_of_kernels() -> str | None:
+    """The folder of matplotlib's font list every confined kernel is given a
+    copy of (see :mod:`dlcourse.sandbox.font_cache`), built on first use;
+    None where it cannot be."""
     from dlcourse.sandbox.font_cache import font_list_folder
 
     folder = font_list_folder(_ipc_base() / "fonts")
@@ -264,7 +267,7 @@ class SandboxedKernelManager(OrderlyKernelManager):
             "report": os.path.join(self._ipc_dir, "report.json") if self._ipc_dir else None,
             # matplotlib's font list, copied into the kernel's private /tmp
             # (see dlcourse.sandbox.font_cache); None without root
-            "font_lists": _font_lists() if root_user else None,
+            "font_lists": font_list_folder_of_kernels() if root_user else None,
             "env": {
                 "IPYTHONDIR": "/tmp/ipython",
                 "MPLCONFIGDIR": "/tmp/matplotlib",

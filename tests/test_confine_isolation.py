@@ -313,10 +313,12 @@ add_key, keyctl = config["syscalls"]
 tag = config["tag"].encode()
 def result(n):
     return n if n >= 0 else -ctypes.get_errno()
+# the user's, the user session and the persistent keyring (KEYCTL_GET_PERSISTENT)
+rings = [-4, -5, libc.syscall(keyctl, 22, -1, -3)]
 if config["add"]:
-    found = [result(libc.syscall(add_key, b"user", tag, b"secret", 6, r)) for r in (-4, -5)]
+    found = [result(libc.syscall(add_key, b"user", tag, b"secret", 6, r)) for r in rings]
 else:
-    found = [result(libc.syscall(keyctl, 10, r, b"user", tag, 0)) for r in (-4, -5)]
+    found = [result(libc.syscall(keyctl, 10, r, b"user", tag, 0)) for r in rings]
 print(found)
 """
 
@@ -345,7 +347,7 @@ def test_a_later_sandbox_with_the_same_uid_finds_no_keys(keys):
             {"uid": uid}, code + KEYRING_PROBE, before=WITHOUT_FILTER if keys == "emptied" else ""
         )
         assert done.returncode == 0, done.stderr
-        found.append(eval(done.stdout))  # a list of two numbers
+        found.append(eval(done.stdout))  # a list of three numbers
     # without the filter the first sandbox did put its keys there
     assert all((n >= 0) == (keys == "emptied") for n in found[0]), found
     assert all(n < 0 for n in found[1]), found

@@ -415,6 +415,8 @@ _SECCOMP_RET_ERRNO = 0x00050000
 _KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219}
 _KEYCTL_JOIN_SESSION_KEYRING = 1
 _KEYCTL_CLEAR = 7
+_KEYCTL_GET_PERSISTENT = 22
+_KEY_SPEC_SESSION_KEYRING = -3
 _KEY_SPEC_USER_KEYRING = -4
 _KEY_SPEC_USER_SESSION_KEYRING = -5
 
@@ -465,8 +467,8 @@ def _new_session_keyring(libc) -> bool:
 
 
 def _clear_user_keyrings(libc) -> bool:
-    """Empty the user's keyrings of what an earlier sandbox with this uid
-    left. Only where the filter of :func:`_block_keyrings` cannot be
+    """Empty the user's keyrings (user, user session, persistent) of what an
+    earlier sandbox with this uid left. Only where the filter of :func:`_block_keyrings` cannot be
     installed: naming a user's keyrings creates them, and the kernel keeps
     them until it shuts down, so doing this in every sandbox would leave two
     keys per sandbox uid for good, and the kernel's key garbage collector
@@ -475,10 +477,15 @@ def _clear_user_keyrings(libc) -> bool:
     number = _KEYCTL.get(platform.machine())
     if number is None:
         return False
-    return all(
-        libc.syscall(number, _KEYCTL_CLEAR, ring) == 0
-        for ring in (_KEY_SPEC_USER_KEYRING, _KEY_SPEC_USER_SESSION_KEYRING)
-    )
+    rings = [_KEY_SPEC_USER_KEYRING, _KEY_SPEC_USER_SESSION_KEYRING]
+    # the uid's persistent keyring too (linked into the new session keyring),
+    # where the kernel has them
+    persistent = libc.syscall(number, _KEYCTL_GET_PERSISTENT, -1, _KEY_SPEC_SESSION_KEYRING)
+    if persistent >= 0:
+        rings.append(persistent)
+    elif ctypes.get_errno() != errnos.EOPNOTSUPP:
+        return False
+    return all(libc.syscall(number, _KEYCTL_CLEAR, ring) == 0 for ring in rings)
 
 
 def _capset_none(libc) -> None:

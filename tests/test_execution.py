@@ -245,6 +245,8 @@ def test_own_cells_holding_the_reference_run_the_reference_s_notebook(run_in_ker
     for same in ("result = double(21)", "\nresult = double(21)\n\n"):
         assert execution_key(submission(same)) == execution_key(reference)
         assert "math = None" not in submission(same).cells[1].source
+    # a Unicode space around it is no longer code Python runs: not the reference
+    assert execution_key(submission("\u3000result = double(21)")) != execution_key(reference)
     # code of the student's own in that cell: their helpers are there for it
     own = submission("result = double(21)  # mine")
     assert execution_key(own) != execution_key(reference)

@@ -137,6 +137,11 @@ def isolated_notebook(reference: dict, student: dict | None, own: set[str]) -> d
     return nb
 
 
+# what surrounds code without changing it (str.strip's default also takes
+# Unicode spaces, which Python rejects in code)
+BLANK = " \t\r\n"
+
+
 def _holds_the_reference(reference: dict, answers: dict[str, str], own: set[str]) -> bool:
     """Whether each answer cell of ``own`` in ``answers`` (grade_id -> code)
     is the reference solution's code (leading and trailing blank space aside)."""
@@ -149,7 +154,8 @@ def _holds_the_reference(reference: dict, answers: dict[str, str], own: set[str]
         if cell.get("cell_type") == "code" and meta.get("solution")
     }
     return all(
-        g in solutions and g in answers and answers[g].strip() == solutions[g].strip() for g in own
+        g in solutions and g in answers and answers[g].strip(BLANK) == solutions[g].strip(BLANK)
+        for g in own
     )
 
 

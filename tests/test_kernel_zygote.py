@@ -227,10 +227,11 @@ MATPLOTLIB_PROBE = [
     textwrap.dedent(
         """
         import matplotlib, matplotlib.pyplot as plt
-        from matplotlib import font_manager
+        from matplotlib import font_manager, style, texmanager
         print(matplotlib.get_configdir(), matplotlib.get_cachedir(),
               matplotlib.rcParams["backend"], matplotlib.rcParams["lines.linewidth"],
-              len(font_manager.fontManager.ttflist) > 0)
+              len(font_manager.fontManager.ttflist) > 0, *style.USER_LIBRARY_PATHS,
+              texmanager.TexManager._cache_dir)
         matplotlib.rcParams["lines.linewidth"] = 7.0
         fig, ax = plt.subplots()
         ax.plot([1, 2, 3])
@@ -251,5 +252,9 @@ def test_kernels_get_pyplot_preloaded_as_their_own_import_would_set_it_up(zygote
         # the kernel's own private folder, not the font list's folder of the
         # zygote's import; what the kernel's environment names as the backend;
         # no change of an earlier kernel's (the linewidth)
-        assert out[1].split() == ["/tmp/matplotlib", "/tmp/matplotlib", inline, "1.5", "True"], out
+        # the user's style folder and TeX cache too (paths computed at import)
+        assert out[1].split() == [
+            *["/tmp/matplotlib", "/tmp/matplotlib", inline, "1.5", "True"],
+            *["/tmp/matplotlib/stylelib", "/tmp/matplotlib/tex.cache"],
+        ], out
         assert out[2].split() == ["[]", inline], out

@@ -393,15 +393,20 @@ def _preload_matplotlib() -> None:
     folder = font_list_folder_of_kernels()
     if folder is None:
         return
-    saved = {name: os.environ.pop(name, None) for name in ("MPLCONFIGDIR", "MPLBACKEND")}
-    os.environ["MPLCONFIGDIR"] = folder
+    # the kernel's HOME and caches are its private /tmp, here the machine's:
+    # should matplotlib have to rebuild the list, fontconfig and the font
+    # scan look only in the root-owned folder (as font_cache's build does)
+    names = ("MPLCONFIGDIR", "MPLBACKEND", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+    saved = {name: os.environ.pop(name, None) for name in names + ("XDG_DATA_HOME",)}
+    os.environ.update({name: folder for name in names if name != "MPLBACKEND"})
     try:
         import matplotlib.pyplot  # noqa: F401
     except Exception:  # noqa: BLE001 - each kernel imports it, and reports
         for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
             del sys.modules[name]
     finally:
-        os.environ.pop("MPLCONFIGDIR", None)
+        for name in saved:
+            os.environ.pop(name, None)
         os.environ.update({k: v for k, v in saved.items() if v is not None})
 
 
@@ -417,6 +422,17 @@ def _settle_matplotlib() -> None:
     for name in ("get_configdir", "get_cachedir"):
         # remembered at the zygote's import: the font list's folder
         setattr(mpl, name, functools.cache(getattr(mpl, name).__wrapped__))
+    # the two paths matplotlib's modules compute from them at their import
+    style = sys.modules.get("matplotlib.style")
+    if style is not None:
+        # one list, also style.core's; the folder does not exist yet in the
+        # kernel's new /tmp, as it did not at the zygote's import
+        style.USER_LIBRARY_PATHS[:] = [os.path.join(mpl.get_configdir(), "stylelib")]
+    texmanager = sys.modules.get("matplotlib.texmanager")
+    if texmanager is not None:
+        from pathlib import Path
+
+        texmanager.TexManager._cache_dir = Path(mpl.get_cachedir(), "tex.cache")
     if os.environ.get("MPLBACKEND"):
         mpl.rcParams["backend"] = os.environ["MPLBACKEND"]
 
